@@ -1,0 +1,23 @@
+//! Logging: human-readable in development, one JSON object per line with `LOG_FORMAT=json`.
+
+use shared::config::{Config, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+/// Install the global subscriber (once per process; later calls are ignored).
+pub fn init(config: &Config) {
+    let filter = EnvFilter::try_new(&config.rust_log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = match config.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+    // Already installed (tests start several servers in one process).
+    drop(result);
+}

@@ -1,0 +1,78 @@
+use test_support::spawn_app;
+
+#[tokio::test]
+async fn ready_is_200_while_the_database_answers() {
+    let app = spawn_app().await;
+    let data = app.get("/ready").await.ok(200);
+    assert_eq!(data["status"], "ready");
+    let expected = if app.database.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(data["database"], expected);
+}
+
+#[tokio::test]
+async fn ready_is_an_enveloped_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.get("/ready").await.assert_status(200);
+    app.database.destroy().await;
+    let res = app.get("/ready").await;
+    res.error(503, "UNAVAILABLE");
+    // Liveness does not depend on the database.
+    app.get("/health").await.assert_status(200);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        app.get("/health").await.assert_status(200);
+    }
+    app.get("/no/such/route").await.assert_status(404);
+    let res = app.get("/metrics").await;
+    res.assert_status(200);
+    assert!(
+        res.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = String::from_utf8(res.body.to_vec()).unwrap();
+    assert!(
+        text.contains(r#"presta_http_requests_total{method="GET",route="/health",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"presta_http_requests_total{method="GET",route="unmatched",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"presta_http_request_duration_seconds_bucket{method="GET",route="/health",le="0.005"}"#
+    ));
+    assert!(text.contains("presta_db_pool_connections"));
+    assert!(text.contains(r#"presta_jobs{status="queued"} 0"#), "{text}");
+    assert!(text.contains("presta_http_requests_in_flight"));
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary_with_no_network() {
+    let app = spawn_app().await;
+    let res = app.get("/docs/").await;
+    res.assert_status(200);
+    assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    let html = String::from_utf8(res.body.to_vec()).unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // The bundle and the initializer pointing at our document come from the binary too.
+    let bundle = app.get("/docs/swagger-ui-bundle.js").await;
+    bundle.assert_status(200);
+    assert!(bundle.body.len() > 100_000);
+    let init = app.get("/docs/swagger-initializer.js").await;
+    init.assert_status(200);
+    assert!(String::from_utf8_lossy(&init.body).contains("/api-docs/openapi.json"));
+    let doc = app.get("/api-docs/openapi.json").await;
+    doc.assert_status(200);
+    assert_eq!(doc.json()["info"]["title"], "Presta API");
+}

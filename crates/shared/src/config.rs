@@ -1,0 +1,626 @@
+//! Typed configuration, read once from the environment (and `.env`).
+//!
+//! Defaults make a fresh machine work with no setup. In `APP_ENV=production` a missing or weak
+//! secret is a start-up error; in development a missing secret is generated once and kept in the
+//! data folder so tokens survive a restart.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Test,
+    Production,
+}
+
+impl AppEnv {
+    #[must_use]
+    pub fn is_production(self) -> bool {
+        self == Self::Production
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A GCRA quota: `per_minute` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Quota {
+    /// Time between two admitted requests at the sustained rate.
+    #[must_use]
+    pub fn emission_interval(&self) -> Duration {
+        Duration::from_secs(60) / self.per_minute.max(1)
+    }
+}
+
+impl FromStr for Quota {
+    type Err = String;
+    /// `"600/min"` or `"600/min,burst=100"`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split(',').map(str::trim);
+        let rate = parts.next().unwrap_or_default();
+        let per_minute: u32 = rate
+            .strip_suffix("/min")
+            .and_then(|n| n.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("`{s}`: expected `<n>/min[,burst=<m>]` with n > 0"))?;
+        let mut burst = per_minute;
+        for part in parts {
+            burst = part
+                .strip_prefix("burst=")
+                .and_then(|n| n.trim().parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("`{s}`: expected `burst=<m>` with m > 0"))?;
+        }
+        Ok(Self { per_minute, burst })
+    }
+}
+
+/// S3-compatible object store for files (instead of `DATA_DIR/files`).
+#[derive(Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+    pub allow_http: bool,
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_env: AppEnv,
+    pub host: String,
+    pub port: u16,
+    /// actix worker threads (defaults to the number of cores).
+    pub http_workers: usize,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub data_dir: PathBuf,
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key (lets several deployments share one Redis).
+    pub redis_prefix: String,
+    pub jwt_secret: SecretString,
+    pub encryption_key: EncryptionKey,
+    pub smtp_url: Option<SecretString>,
+    pub s3: Option<S3Config>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<SecretString>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub rust_log: String,
+    pub rate_limit_default: Quota,
+    pub rate_limit_auth: Quota,
+    /// Background job workers in this process (0 = this instance runs no jobs).
+    pub job_workers: usize,
+    pub job_poll_interval: Duration,
+    /// A running job whose worker stops renewing its lease for this long is taken over.
+    pub job_lease: Duration,
+    /// First retry delay; doubles on each attempt (capped at one hour).
+    pub job_retry_base: Duration,
+}
+
+/// 32-byte key for secrets stored in the database (AES-GCM / XChaCha20-Poly1305).
+#[derive(Clone)]
+pub struct EncryptionKey(std::sync::Arc<SecretBox<[u8; 32]>>);
+
+impl EncryptionKey {
+    #[must_use]
+    pub fn bytes(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable}: {message}")]
+    Invalid {
+        variable: &'static str,
+        message: String,
+    },
+    #[error("could not keep the generated development secret in {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// Minimum length (bytes) for `JWT_SECRET`: HS256 wants a key at least as long as its output.
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+/// Is this secret strong enough to sign tokens in production?
+fn weak_secret_reason(secret: &str) -> Option<String> {
+    if secret.len() < MIN_JWT_SECRET_LEN {
+        return Some(format!(
+            "must be at least {MIN_JWT_SECRET_LEN} bytes (got {})",
+            secret.len()
+        ));
+    }
+    let mut distinct: Vec<char> = secret.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 12 {
+        return Some("is not random enough (too few distinct characters)".to_owned());
+    }
+    let lowered = secret.to_ascii_lowercase();
+    for word in [
+        "changeme",
+        "change-me",
+        "secret",
+        "password",
+        "example",
+        "default",
+    ] {
+        if lowered.contains(word) {
+            return Some(format!("looks like a placeholder (contains `{word}`)"));
+        }
+    }
+    None
+}
+
+fn decode_key(raw: &str) -> Option<[u8; 32]> {
+    let raw = raw.trim();
+    let bytes = if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(raw).ok()?
+    } else {
+        BASE64.decode(raw).ok()?
+    };
+    bytes.try_into().ok()
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::fill(&mut bytes);
+    bytes
+}
+
+/// Read a development secret from `dir/name`, or create it (mode 0600) with `generate`.
+fn dev_secret(
+    dir: &Path,
+    name: &str,
+    generate: impl FnOnce() -> String,
+) -> Result<String, ConfigError> {
+    let path = dir.join("secrets").join(name);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if !existing.is_empty() {
+            return Ok(existing);
+        }
+    }
+    let err = |source| ConfigError::SecretFile {
+        path: path.clone(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let value = generate();
+    write_private(&path, &value).map_err(err)?;
+    Ok(value)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(value.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    std::fs::write(path, value)
+}
+
+fn parse<T: FromStr>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    match value {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| invalid(variable, format!("`{raw}`: {e}"))),
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Config {
+    /// Read `.env` (if present) then the process environment.
+    ///
+    /// # Errors
+    /// A variable that does not parse, or a missing/weak secret in production.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is the normal case; a malformed one is worth a warning, not a refusal.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            eprintln!("warning: ignoring unreadable .env file: {err}");
+        }
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Build from any variable source (tests pass a map).
+    ///
+    /// # Errors
+    /// A variable that does not parse, or a missing/weak secret in production.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development" | "dev") => AppEnv::Development,
+            Some("test") => AppEnv::Test,
+            Some("production" | "prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "APP_ENV",
+                    format!("`{other}`: expected development, test or production"),
+                ));
+            }
+        };
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("presta.db").display())
+        });
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(invalid(
+                "DATABASE_URL",
+                "expected sqlite://<file> or postgres://<user>@<host>/<db>",
+            ));
+        }
+
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(secret) => {
+                if app_env.is_production()
+                    && let Some(reason) = weak_secret_reason(&secret)
+                {
+                    return Err(invalid("JWT_SECRET", reason));
+                }
+                if secret.len() < MIN_JWT_SECRET_LEN {
+                    return Err(invalid(
+                        "JWT_SECRET",
+                        format!("must be at least {MIN_JWT_SECRET_LEN} bytes"),
+                    ));
+                }
+                secret
+            }
+            None if app_env.is_production() => {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    "is required in production (32+ random bytes, e.g. `openssl rand -base64 48`)",
+                ));
+            }
+            None => dev_secret(&data_dir, "jwt_secret", || {
+                BASE64.encode(random_bytes::<48>())
+            })?,
+        };
+
+        let encryption_key = match get("ENCRYPTION_KEY") {
+            Some(raw) => decode_key(&raw).ok_or_else(|| {
+                invalid(
+                    "ENCRYPTION_KEY",
+                    "must be 32 bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)",
+                )
+            })?,
+            None if app_env.is_production() => {
+                return Err(invalid(
+                    "ENCRYPTION_KEY",
+                    "is required in production (32 random bytes, base64: `openssl rand -base64 32`)",
+                ));
+            }
+            None => {
+                let raw = dev_secret(&data_dir, "encryption_key", || {
+                    BASE64.encode(random_bytes::<32>())
+                })?;
+                decode_key(&raw).ok_or_else(|| {
+                    invalid(
+                        "ENCRYPTION_KEY",
+                        "the generated key in the data folder is corrupt; delete it to regenerate",
+                    )
+                })?
+            }
+        };
+        if app_env.is_production() && encryption_key.iter().all(|b| *b == encryption_key[0]) {
+            return Err(invalid("ENCRYPTION_KEY", "is not random"));
+        }
+
+        let s3 = get("S3_BUCKET").map(|bucket| S3Config {
+            bucket,
+            region: get("S3_REGION"),
+            endpoint: get("S3_ENDPOINT"),
+            access_key_id: get("S3_ACCESS_KEY_ID"),
+            secret_access_key: get("S3_SECRET_ACCESS_KEY").map(SecretString::from),
+            allow_http: get("S3_ALLOW_HTTP").is_some_and(|v| v == "true" || v == "1"),
+        });
+
+        let trusted_proxies = list(get("TRUSTED_PROXIES"))
+            .into_iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            format!("`{entry}` is not an IP address or CIDR range"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("`{other}`: expected pretty or json"),
+                ));
+            }
+        };
+
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let job_workers: usize = parse("JOB_WORKERS", get("JOB_WORKERS"), 2)?;
+        let http_workers: usize = parse("HTTP_WORKERS", get("HTTP_WORKERS"), cores)?;
+        if http_workers == 0 {
+            return Err(invalid("HTTP_WORKERS", "must be at least 1"));
+        }
+        let default_pool = if database_url.starts_with("sqlite:") {
+            8
+        } else {
+            16
+        };
+
+        Ok(Self {
+            app_env,
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: parse("PORT", get("PORT"), 8080)?,
+            http_workers,
+            db_max_connections: parse(
+                "DB_MAX_CONNECTIONS",
+                get("DB_MAX_CONNECTIONS"),
+                default_pool,
+            )?,
+            database_url,
+            data_dir,
+            redis_url: get("REDIS_URL"),
+            redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "presta".to_owned()),
+            jwt_secret: SecretString::from(jwt_secret),
+            encryption_key: EncryptionKey(std::sync::Arc::new(SecretBox::new(Box::new(
+                encryption_key,
+            )))),
+            smtp_url: get("SMTP_URL").map(SecretString::from),
+            s3,
+            admin_email: get("ADMIN_EMAIL"),
+            admin_password: get("ADMIN_PASSWORD").map(SecretString::from),
+            trusted_proxies,
+            cors_origins: list(get("CORS_ORIGINS")),
+            log_format,
+            rust_log: get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+            rate_limit_default: parse(
+                "RATE_LIMIT_DEFAULT",
+                get("RATE_LIMIT_DEFAULT"),
+                Quota {
+                    per_minute: 1200,
+                    burst: 200,
+                },
+            )?,
+            rate_limit_auth: parse(
+                "RATE_LIMIT_AUTH",
+                get("RATE_LIMIT_AUTH"),
+                Quota {
+                    per_minute: 10,
+                    burst: 10,
+                },
+            )?,
+            job_workers,
+            job_poll_interval: Duration::from_millis(parse(
+                "JOB_POLL_INTERVAL_MS",
+                get("JOB_POLL_INTERVAL_MS"),
+                1000,
+            )?),
+            job_lease: Duration::from_secs(parse(
+                "JOB_LEASE_SECONDS",
+                get("JOB_LEASE_SECONDS"),
+                60,
+            )?),
+            job_retry_base: Duration::from_millis(parse(
+                "JOB_RETRY_BASE_MS",
+                get("JOB_RETRY_BASE_MS"),
+                5000,
+            )?),
+        })
+    }
+
+    /// `host:port` to bind.
+    #[must_use]
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    #[must_use]
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join("files")
+    }
+
+    #[must_use]
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const STRONG: &str = "q8Zr2LmX4vT7nB1cK9wE5yH3jD6fG0aPsUoIiQ";
+    const KEY: &str = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=";
+
+    #[test]
+    fn a_fresh_machine_gets_working_defaults() {
+        let dir = tempfile_dir();
+        let cfg = config(&[("DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(cfg.port, 8080);
+        assert_eq!(cfg.host, "127.0.0.1");
+        assert!(cfg.database_url.starts_with("sqlite://"));
+        assert!(cfg.database_url.ends_with("presta.db?mode=rwc"));
+        assert!(cfg.jwt_secret.expose_secret().len() >= MIN_JWT_SECRET_LEN);
+        // The generated secret is kept: a second start reads the same one.
+        let again = config(&[("DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(
+            cfg.jwt_secret.expose_secret(),
+            again.jwt_secret.expose_secret()
+        );
+        assert_eq!(cfg.encryption_key.bytes(), again.encryption_key.bytes());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("presta-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn production_refuses_missing_secrets() {
+        let err = config(&[("APP_ENV", "production"), ("ENCRYPTION_KEY", KEY)]).unwrap_err();
+        assert!(err.to_string().starts_with("JWT_SECRET"), "{err}");
+        let err = config(&[("APP_ENV", "production"), ("JWT_SECRET", STRONG)]).unwrap_err();
+        assert!(err.to_string().starts_with("ENCRYPTION_KEY"), "{err}");
+        assert!(
+            config(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", STRONG),
+                ("ENCRYPTION_KEY", KEY)
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn production_refuses_weak_secrets() {
+        for weak in [
+            "short",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "changeme-changeme-changeme-changeme-1234567890",
+        ] {
+            let err = config(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", weak),
+                ("ENCRYPTION_KEY", KEY),
+            ])
+            .unwrap_err();
+            assert!(err.to_string().starts_with("JWT_SECRET"), "{weak}: {err}");
+        }
+        let err = config(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", STRONG),
+            ("ENCRYPTION_KEY", "too-short"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("ENCRYPTION_KEY"), "{err}");
+    }
+
+    #[test]
+    fn quotas_and_proxies_parse() {
+        assert_eq!(
+            "600/min,burst=50".parse::<Quota>().unwrap(),
+            Quota {
+                per_minute: 600,
+                burst: 50
+            }
+        );
+        assert!("0/min".parse::<Quota>().is_err());
+        assert!("10/sec".parse::<Quota>().is_err());
+        let dir = tempfile_dir();
+        let cfg = config(&[
+            ("DATA_DIR", dir.to_str().unwrap()),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.trusted_proxies.len(), 2);
+        assert!(
+            config(&[
+                ("DATA_DIR", dir.to_str().unwrap()),
+                ("TRUSTED_PROXIES", "nope")
+            ])
+            .is_err()
+        );
+        assert!(config(&[("DATA_DIR", dir.to_str().unwrap()), ("PORT", "http")]).is_err());
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

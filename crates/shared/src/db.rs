@@ -1,0 +1,142 @@
+//! Database connection: SQLite (embedded default) or PostgreSQL, from `DATABASE_URL`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::Config;
+
+/// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).
+#[must_use]
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// Open the pool. SQLite gets WAL, foreign keys, a busy timeout and fully synchronous commits
+/// (a committed write survives a power cut); its folder is created if missing.
+///
+/// # Errors
+/// The database cannot be reached or the SQLite folder cannot be created.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    connect_url(&config.database_url, config.db_max_connections).await
+}
+
+/// [`connect`] for a URL (tests and CLI tools).
+///
+/// # Errors
+/// The database cannot be reached or the SQLite folder cannot be created.
+pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if let Some(parent) = sqlite_file(url).and_then(|f| f.parent().map(PathBuf::from))
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create the database folder {}: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .idle_timeout(Duration::from_secs(300))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            use sqlx::ConnectOptions as _;
+            opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
+        })
+        .map_sqlx_postgres_opts(|opts| {
+            use sqlx::ConnectOptions as _;
+            opts.application_name("presta")
+                .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
+        });
+    sea_orm::Database::connect(options).await
+}
+
+/// Start a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`IMMEDIATE`), so two writers queue on the busy timeout instead of one failing when it
+/// upgrades from a read; PostgreSQL uses its default (read committed).
+///
+/// # Errors
+/// The transaction cannot be started.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}
+
+/// Can the database serve requests? A round trip within `timeout`, and for SQLite the file must
+/// still be where the server opened it (a deleted file would silently swallow every write).
+///
+/// # Errors
+/// A human-readable reason the database is not usable.
+pub async fn check_ready(
+    db: &DatabaseConnection,
+    sqlite_file: Option<&PathBuf>,
+    timeout: Duration,
+) -> Result<(), String> {
+    if let Some(file) = sqlite_file
+        && !file.exists()
+    {
+        return Err(format!("database file {} is missing", file.display()));
+    }
+    match tokio::time::timeout(timeout, db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(format!("database error: {err}")),
+        Err(_) => Err(format!("database did not answer within {timeout:?}")),
+    }
+}
+
+/// Human name of the backend, for logs and metrics.
+#[must_use]
+pub fn backend_name(db: &impl ConnectionTrait) -> &'static str {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => "sqlite",
+        DbBackend::Postgres => "postgres",
+        _ => "other",
+    }
+}
+
+/// Keep `DatabaseTransaction` in the public vocabulary of this module.
+pub type Txn = DatabaseTransaction;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/presta.db?mode=rwc"),
+            Some(PathBuf::from("data/presta.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/x/presta.db"),
+            Some(PathBuf::from("/tmp/x/presta.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://postgres@localhost/presta"), None);
+    }
+}

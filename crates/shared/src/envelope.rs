@@ -1,0 +1,309 @@
+//! The response envelope of conventions §2, for successes, lists and errors.
+
+use actix_web::body::BoxBody;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+
+/// Serialise instants as `2026-01-27T10:30:00.123Z` (UTC, RFC 3339, milliseconds).
+pub fn serialize_utc<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_utc(at))
+}
+
+/// `2026-01-27T10:30:00.123Z`.
+#[must_use]
+pub fn format_utc(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// [`serialize_utc`] for optional instants.
+pub fn serialize_utc_opt<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&format_utc(at)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A successful response: `{success: true, data, timestamp}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiResponse<T> {
+    /// Always `true`.
+    pub success: bool,
+    pub data: T,
+    /// Server time, UTC, RFC 3339.
+    #[serde(serialize_with = "serialize_utc")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-27T10:30:00Z")]
+    pub timestamp: DateTime<Utc>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    status: StatusCode,
+}
+
+impl<T> ApiResponse<T> {
+    /// 200 OK.
+    pub fn ok(data: T) -> Self {
+        Self::with_status(StatusCode::OK, data)
+    }
+
+    /// 201 Created.
+    pub fn created(data: T) -> Self {
+        Self::with_status(StatusCode::CREATED, data)
+    }
+
+    /// 202 Accepted.
+    pub fn accepted(data: T) -> Self {
+        Self::with_status(StatusCode::ACCEPTED, data)
+    }
+
+    pub fn with_status(status: StatusCode, data: T) -> Self {
+        Self {
+            success: true,
+            data,
+            timestamp: Utc::now(),
+            status,
+        }
+    }
+
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// Pagination facts of a list (conventions §4); `total` is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PageMeta {
+    #[schema(example = 1, minimum = 1)]
+    pub page: u64,
+    #[schema(example = 20, minimum = 1, maximum = 100)]
+    pub limit: u64,
+    #[schema(example = 250)]
+    pub total: u64,
+    #[schema(example = 13)]
+    pub pages: u64,
+}
+
+impl PageMeta {
+    #[must_use]
+    pub fn new(page: u64, limit: u64, total: u64) -> Self {
+        Self {
+            page,
+            limit,
+            total,
+            pages: total.div_ceil(limit.max(1)),
+        }
+    }
+}
+
+/// A paginated list: `{success: true, data: [..], meta, timestamp}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    /// Always `true`.
+    pub success: bool,
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+    #[serde(serialize_with = "serialize_utc")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-27T10:30:00Z")]
+    pub timestamp: DateTime<Utc>,
+}
+
+impl<T> Paginated<T> {
+    pub fn new(data: Vec<T>, meta: PageMeta) -> Self {
+        Self {
+            success: true,
+            data,
+            meta,
+            timestamp: Utc::now(),
+        }
+    }
+
+    /// Convert the items (entity -> response DTO) keeping the meta.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paginated<U> {
+        Paginated {
+            success: true,
+            data: self.data.into_iter().map(f).collect(),
+            meta: self.meta,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// Machine-readable error codes (conventions §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthenticated,
+    TwoFactorRequired,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RateLimited,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The HTTP status each code is always sent with.
+    #[must_use]
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::TwoFactorRequired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The code for a status produced outside our code (a framework rejection).
+    #[must_use]
+    pub fn for_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            401 => Self::Unauthenticated,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            409 => Self::Conflict,
+            413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType,
+            422 => Self::ValidationFailed,
+            429 => Self::RateLimited,
+            503 => Self::Unavailable,
+            400..=499 => Self::BadRequest,
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// `error` member of the error envelope.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    #[schema(example = "Request is invalid")]
+    pub message: String,
+    /// Present when there is more to say: `fields` (field -> messages) on 422,
+    /// `retry_after_seconds` on 429, `allowed_methods` on 405, domain details on 409.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"fields": {"email": ["must be a valid email address"]}}))]
+    pub details: Option<Value>,
+}
+
+/// `{success: false, error: {code, message, details?}, timestamp}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    pub success: bool,
+    pub error: ErrorBody,
+    #[serde(serialize_with = "serialize_utc")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-27T10:30:00Z")]
+    pub timestamp: DateTime<Utc>,
+}
+
+impl ErrorEnvelope {
+    #[must_use]
+    pub fn new(error: ErrorBody) -> Self {
+        Self {
+            success: false,
+            error,
+            timestamp: Utc::now(),
+        }
+    }
+}
+
+fn json_response<B: Serialize>(status: StatusCode, body: &B) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => HttpResponse::build(status)
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ))
+            .body(bytes),
+        Err(err) => AppError::internal(err).into_response(),
+    }
+}
+
+impl AppError {
+    fn into_response(self) -> HttpResponse {
+        actix_web::ResponseError::error_response(&self)
+    }
+}
+
+impl<T: Serialize> Responder for ApiResponse<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse<Self::Body> {
+        json_response(self.status, &self)
+    }
+}
+
+impl<T: Serialize> Responder for Paginated<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse<Self::Body> {
+        json_response(StatusCode::OK, &self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_round_up_and_survive_an_empty_list() {
+        assert_eq!(PageMeta::new(1, 20, 250).pages, 13);
+        assert_eq!(PageMeta::new(1, 20, 240).pages, 12);
+        assert_eq!(PageMeta::new(1, 20, 0).pages, 0);
+    }
+
+    #[test]
+    fn success_envelope_has_the_documented_shape() {
+        let value =
+            serde_json::to_value(ApiResponse::ok(serde_json::json!({"a": 1}))).unwrap_or_default();
+        assert_eq!(value["success"], true);
+        assert_eq!(value["data"]["a"], 1);
+        assert!(value.get("meta").is_none());
+        let ts = value["timestamp"].as_str().unwrap_or_default();
+        assert!(ts.ends_with('Z'), "{ts}");
+        assert!(DateTime::parse_from_rfc3339(ts).is_ok());
+    }
+
+    #[test]
+    fn codes_map_back_from_their_status() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::ValidationFailed,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+            ErrorCode::Unavailable,
+        ] {
+            assert_eq!(ErrorCode::for_status(code.status()), code);
+        }
+    }
+}

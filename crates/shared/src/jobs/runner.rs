@@ -1,0 +1,724 @@
+//! Workers that run queued jobs inside the server process.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::FutureExt;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Statement, Value as SqlValue,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use entity::job::{self, JobStatus};
+
+use super::{log, placeholder};
+
+/// Why a handler did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt (after a backoff) while attempts remain.
+    #[error("{0}")]
+    Retryable(String),
+    /// Will never succeed (bad payload, missing data): fail now.
+    #[error("{0}")]
+    Permanent(String),
+    /// The handler saw the cancellation and stopped.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<DbErr> for JobError {
+    fn from(err: DbErr) -> Self {
+        Self::Retryable(format!("database error: {err}"))
+    }
+}
+
+/// A job's code. Implementations are registered by kind in a [`JobRegistry`].
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    /// Do the work. Return a JSON result (kept on the job) or an error. Long handlers should call
+    /// [`JobContext::progress`] and check [`JobContext::is_cancelled`] between steps.
+    async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError>;
+}
+
+/// Handlers by kind.
+#[derive(Clone, Default)]
+pub struct JobRegistry {
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+}
+
+impl JobRegistry {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, kind: impl Into<String>, handler: Arc<dyn JobHandler>) -> &mut Self {
+        self.handlers.insert(kind.into(), handler);
+        self
+    }
+
+    #[must_use]
+    pub fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self.handlers.keys().cloned().collect();
+        kinds.sort();
+        kinds
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.handlers.is_empty()
+    }
+}
+
+/// What a running handler can see and do.
+pub struct JobContext {
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: Value,
+    /// 1 for the first run.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    db: DatabaseConnection,
+    worker_id: String,
+    cancelled: Arc<AtomicBool>,
+    /// The handler saw a stop request (so its result may be partial).
+    observed_stop: AtomicBool,
+}
+
+impl JobContext {
+    #[must_use]
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The payload as a typed value.
+    ///
+    /// # Errors
+    /// [`JobError::Permanent`]: a payload that does not parse never will.
+    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, JobError> {
+        serde_json::from_value(self.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("invalid payload: {e}")))
+    }
+
+    /// Stop was requested: a user cancelled the job, or the server is shutting down (then the
+    /// job is handed back to the queue and runs again later, so stopping early is safe).
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        let stop = self.cancelled.load(Ordering::Relaxed);
+        if stop {
+            self.observed_stop.store(true, Ordering::Relaxed);
+        }
+        stop
+    }
+
+    /// Record progress (0..=100) and what is happening.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn progress(&self, percent: u8, message: Option<&str>) -> Result<(), DbErr> {
+        job::Entity::update_many()
+            .col_expr(job::Column::Progress, i32::from(percent.min(100)).into())
+            .col_expr(
+                job::Column::ProgressMessage,
+                message.map(str::to_owned).into(),
+            )
+            .col_expr(job::Column::UpdatedAt, Utc::now().into())
+            .filter(job::Column::Id.eq(self.id))
+            .filter(job::Column::LockedBy.eq(self.worker_id.as_str()))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+
+    /// Append a line to the job's log.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn log(&self, level: &str, message: impl Into<String>) -> Result<(), DbErr> {
+        log(&self.db, self.id, level, message).await
+    }
+}
+
+/// Tuning of a runner.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Jobs run at the same time by this process.
+    pub concurrency: usize,
+    /// Sleep between polls when the queue is empty.
+    pub poll_interval: Duration,
+    /// How long a claim stays valid without renewal.
+    pub lease: Duration,
+    /// First retry delay; doubles per attempt, capped at one hour.
+    pub retry_base: Duration,
+    /// On shutdown, how long running jobs get to finish before they are handed back.
+    pub shutdown_grace: Duration,
+}
+
+/// Runs jobs from the queue.
+pub struct JobRunner {
+    db: DatabaseConnection,
+    registry: JobRegistry,
+    config: RunnerConfig,
+    worker_id: String,
+}
+
+/// Handle to stop a started runner.
+pub struct RunnerHandle {
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    db: DatabaseConnection,
+    worker_id: String,
+    grace: Duration,
+}
+
+impl RunnerHandle {
+    /// Stop claiming, let running jobs finish within the grace period, then hand any that are
+    /// still running back to the queue (without spending an attempt) for another worker.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let mut tasks = self.tasks;
+        let deadline = tokio::time::Instant::now() + self.grace;
+        for task in &mut tasks {
+            if tokio::time::timeout_at(deadline, &mut *task).await.is_err() {
+                task.abort();
+            }
+        }
+        if let Err(err) = requeue_owned(&self.db, &self.worker_id).await {
+            tracing::warn!(error = %err, "could not hand running jobs back to the queue");
+        }
+    }
+
+    /// Stop at once, as a crash would: running jobs keep their lease until it expires and
+    /// another worker takes them over.
+    pub fn abort(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+
+    #[must_use]
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+}
+
+/// Back-off before attempt `attempts + 1`: `base * 2^(attempts-1)`, ±20 % jitter, at most 1 h.
+#[must_use]
+pub fn backoff(base: Duration, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    let raw = base.saturating_mul(2u32.saturating_pow(exponent));
+    let capped = raw.min(Duration::from_secs(3600));
+    let jitter = rand::random_range(0.8..1.2);
+    capped.mul_f64(jitter)
+}
+
+/// Hand one job back to the queue without spending its attempt.
+async fn requeue_one(db: &DatabaseConnection, id: Uuid, worker_id: &str) -> Result<(), DbErr> {
+    let now = Utc::now();
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, JobStatus::Queued.as_str().into())
+        .col_expr(job::Column::LockedBy, Option::<String>::None.into())
+        .col_expr(
+            job::Column::LockedUntil,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
+        .col_expr(
+            job::Column::Attempts,
+            sea_orm::ExprTrait::sub(sea_orm::sea_query::Expr::col(job::Column::Attempts), 1),
+        )
+        .col_expr(job::Column::UpdatedAt, now.into())
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::LockedBy.eq(worker_id))
+        .exec(db)
+        .await?;
+    log(db, id, "warn", "handed back to the queue at shutdown").await
+}
+
+async fn requeue_owned(db: &DatabaseConnection, worker_id: &str) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "UPDATE jobs SET status = {q}, locked_by = NULL, locked_until = NULL, \
+         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = {now} \
+         WHERE locked_by = {me} AND status = {running}",
+        q = placeholder(backend, 1),
+        now = placeholder(backend, 2),
+        me = placeholder(backend, 3),
+        running = placeholder(backend, 4),
+    );
+    let result = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                JobStatus::Queued.as_str().into(),
+                Utc::now().into(),
+                worker_id.into(),
+                JobStatus::Running.as_str().into(),
+            ],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+fn lease_until(lease: Duration) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60))
+}
+
+/// Atomically take the next due job of one of `kinds`: a queued job whose time has come, or a
+/// running one whose worker stopped renewing its lease. On PostgreSQL the inner select skips rows
+/// other workers hold (`FOR UPDATE SKIP LOCKED`); on SQLite the statement runs under the
+/// database write lock, so it is atomic with respect to every other writer.
+async fn claim(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    kinds: &[String],
+    lease: Duration,
+) -> Result<Option<job::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let now = Utc::now();
+    let mut values: Vec<SqlValue> = Vec::new();
+    // Placeholders are numbered in the order they appear in the text (SQLite's `?` needs that).
+    let mut bind = |value: SqlValue| {
+        values.push(value);
+        placeholder(backend, values.len())
+    };
+    let set = format!(
+        "status = {}, locked_by = {}, locked_until = {}, attempts = attempts + 1, \
+         started_at = COALESCE(started_at, {}), updated_at = {}",
+        bind(JobStatus::Running.as_str().into()),
+        bind(worker_id.into()),
+        bind(lease_until(lease).into()),
+        bind(now.into()),
+        bind(now.into()),
+    );
+    let due = format!(
+        "((status = {} AND run_at <= {}) \
+          OR (status = {} AND locked_until < {} AND attempts < max_attempts)) \
+         AND cancel_requested = {}",
+        bind(JobStatus::Queued.as_str().into()),
+        bind(now.into()),
+        bind(JobStatus::Running.as_str().into()),
+        bind(now.into()),
+        bind(false.into()),
+    );
+    let kind_list = kinds
+        .iter()
+        .map(|kind| bind(kind.as_str().into()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE jobs SET {set} WHERE id = (SELECT id FROM jobs WHERE {due} AND kind IN ({kind_list}) \
+         ORDER BY priority DESC, run_at ASC, id ASC LIMIT 1{lock}) RETURNING *"
+    );
+    job::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .one(db)
+        .await
+}
+
+/// Jobs whose lease expired on their last allowed attempt: their worker died for good.
+async fn fail_exhausted(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let now = Utc::now();
+    let stale = job::Entity::find()
+        .filter(job::Column::Status.eq(JobStatus::Running))
+        .filter(job::Column::LockedUntil.lt(now))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|j| j.attempts >= j.max_attempts)
+        .collect::<Vec<_>>();
+    let mut failed = 0;
+    for job in stale {
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::Status, JobStatus::Failed.as_str().into())
+            .col_expr(job::Column::LockedBy, Option::<String>::None.into())
+            .col_expr(
+                job::Column::LockedUntil,
+                Option::<chrono::DateTime<Utc>>::None.into(),
+            )
+            .col_expr(job::Column::FinishedAt, now.into())
+            .col_expr(job::Column::UpdatedAt, now.into())
+            .col_expr(
+                job::Column::LastError,
+                Some("its worker stopped on the last attempt".to_owned()).into(),
+            )
+            .filter(job::Column::Id.eq(job.id))
+            .filter(job::Column::Status.eq(JobStatus::Running))
+            .filter(job::Column::LockedUntil.lt(now))
+            .exec(db)
+            .await?;
+        if result.rows_affected == 1 {
+            failed += 1;
+            log(
+                db,
+                job.id,
+                "error",
+                "worker lost on the last attempt; job failed",
+            )
+            .await?;
+        }
+    }
+    Ok(failed)
+}
+
+/// Renew our lease; `Ok(Some(cancel_requested))`, or `Ok(None)` if the job is no longer ours.
+async fn heartbeat(
+    db: &DatabaseConnection,
+    id: Uuid,
+    worker_id: &str,
+    lease: Duration,
+) -> Result<Option<bool>, DbErr> {
+    let now = Utc::now();
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::LockedUntil, lease_until(lease).into())
+        .col_expr(job::Column::UpdatedAt, now.into())
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::LockedBy.eq(worker_id))
+        .filter(job::Column::Status.eq(JobStatus::Running))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(job::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|j| j.cancel_requested))
+}
+
+enum Outcome {
+    Succeeded(Option<Value>),
+    Cancelled(Option<Value>),
+    Retry(String),
+    Failed(String),
+}
+
+async fn finish(
+    db: &DatabaseConnection,
+    job: &job::Model,
+    worker_id: &str,
+    outcome: Outcome,
+    retry_base: Duration,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let mut update = job::Entity::update_many()
+        .col_expr(job::Column::LockedBy, Option::<String>::None.into())
+        .col_expr(
+            job::Column::LockedUntil,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
+        .col_expr(job::Column::UpdatedAt, now.into());
+    let (level, message) = match &outcome {
+        Outcome::Succeeded(result) => {
+            update = update
+                .col_expr(job::Column::Status, JobStatus::Succeeded.as_str().into())
+                .col_expr(job::Column::Progress, 100.into())
+                .col_expr(job::Column::Result, result.clone().into())
+                .col_expr(job::Column::FinishedAt, now.into());
+            ("info", format!("succeeded on attempt {}", job.attempts))
+        }
+        Outcome::Cancelled(result) => {
+            update = update
+                .col_expr(job::Column::Status, JobStatus::Cancelled.as_str().into())
+                .col_expr(job::Column::Result, result.clone().into())
+                .col_expr(job::Column::FinishedAt, now.into());
+            ("warn", "cancelled while running".to_owned())
+        }
+        Outcome::Retry(error) if job.attempts < job.max_attempts => {
+            let delay = backoff(retry_base, job.attempts);
+            let run_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            update = update
+                .col_expr(job::Column::Status, JobStatus::Queued.as_str().into())
+                .col_expr(job::Column::RunAt, run_at.into())
+                .col_expr(job::Column::LastError, Some(error.clone()).into());
+            (
+                "warn",
+                format!(
+                    "attempt {} of {} failed: {error}; retrying in {:.1}s",
+                    job.attempts,
+                    job.max_attempts,
+                    delay.as_secs_f64()
+                ),
+            )
+        }
+        Outcome::Retry(error) | Outcome::Failed(error) => {
+            update = update
+                .col_expr(job::Column::Status, JobStatus::Failed.as_str().into())
+                .col_expr(job::Column::LastError, Some(error.clone()).into())
+                .col_expr(job::Column::FinishedAt, now.into());
+            (
+                "error",
+                format!(
+                    "failed on attempt {} of {}: {error}",
+                    job.attempts, job.max_attempts
+                ),
+            )
+        }
+    };
+    let result = update
+        .filter(job::Column::Id.eq(job.id))
+        .filter(job::Column::LockedBy.eq(worker_id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        tracing::warn!(job_id = %job.id, "job was taken over by another worker before it finished");
+        return Ok(());
+    }
+    log(db, job.id, level, message).await
+}
+
+impl JobRunner {
+    #[must_use]
+    pub fn new(db: DatabaseConnection, registry: JobRegistry, config: RunnerConfig) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "presta".to_owned());
+        Self {
+            db,
+            registry,
+            config,
+            worker_id: format!("{host}:{}:{}", std::process::id(), Uuid::now_v7()),
+        }
+    }
+
+    /// Start `concurrency` worker loops on the current Tokio runtime.
+    #[must_use]
+    pub fn start(self) -> RunnerHandle {
+        let (shutdown, watcher) = watch::channel(false);
+        let kinds = Arc::new(self.registry.kinds());
+        let registry = Arc::new(self.registry);
+        let config = Arc::new(self.config);
+        let mut tasks = Vec::new();
+        if !kinds.is_empty() {
+            for slot in 0..config.concurrency {
+                let worker = Worker {
+                    db: self.db.clone(),
+                    registry: Arc::clone(&registry),
+                    kinds: Arc::clone(&kinds),
+                    config: Arc::clone(&config),
+                    worker_id: self.worker_id.clone(),
+                    shutdown: watcher.clone(),
+                    reaper: slot == 0,
+                };
+                tasks.push(tokio::spawn(worker.run()));
+            }
+        }
+        tracing::info!(
+            worker_id = %self.worker_id,
+            concurrency = config.concurrency,
+            kinds = ?kinds,
+            "job runner started"
+        );
+        RunnerHandle {
+            shutdown,
+            tasks,
+            db: self.db,
+            worker_id: self.worker_id,
+            grace: config.shutdown_grace,
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+struct Worker {
+    db: DatabaseConnection,
+    registry: Arc<JobRegistry>,
+    kinds: Arc<Vec<String>>,
+    config: Arc<RunnerConfig>,
+    worker_id: String,
+    shutdown: watch::Receiver<bool>,
+    /// One loop per process also fails jobs whose worker died on their last attempt.
+    reaper: bool,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            if *self.shutdown.borrow() {
+                break;
+            }
+            if self.reaper
+                && let Err(err) = fail_exhausted(&self.db).await
+            {
+                tracing::warn!(error = %err, "job reaper failed");
+            }
+            match claim(&self.db, &self.worker_id, &self.kinds, self.config.lease).await {
+                Ok(Some(job)) => {
+                    self.execute(job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "could not claim a job"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = self.shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn execute(&mut self, job: job::Model) {
+        let Some(handler) = self.registry.handlers.get(&job.kind).cloned() else {
+            return;
+        };
+        let span =
+            tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let cancelled = Arc::new(AtomicBool::new(job.cancel_requested));
+        let lost = Arc::new(AtomicBool::new(false));
+        let ctx = JobContext {
+            id: job.id,
+            kind: job.kind.clone(),
+            payload: job.payload.clone(),
+            attempt: job.attempts,
+            max_attempts: job.max_attempts,
+            db: self.db.clone(),
+            worker_id: self.worker_id.clone(),
+            cancelled: Arc::clone(&cancelled),
+            observed_stop: AtomicBool::new(false),
+        };
+        if let Err(err) = log(
+            &self.db,
+            job.id,
+            "info",
+            format!(
+                "started attempt {} of {} on {}",
+                job.attempts, job.max_attempts, self.worker_id
+            ),
+        )
+        .await
+        {
+            tracing::warn!(error = %err, "could not write the job log");
+        }
+
+        // Renew the lease (and watch for cancellation) while the handler runs. The guard stops
+        // the heartbeat whenever this future ends, including when the worker is aborted.
+        let _beat = AbortOnDrop({
+            let db = self.db.clone();
+            let worker_id = self.worker_id.clone();
+            let lease = self.config.lease;
+            let cancelled = Arc::clone(&cancelled);
+            let lost = Arc::clone(&lost);
+            let mut shutdown = self.shutdown.clone();
+            let id = job.id;
+            let every = (lease / 3)
+                .min(Duration::from_secs(1))
+                .max(Duration::from_millis(20));
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        _ = shutdown.changed() => {
+                            // Ask the handler to stop; the runner hands the job back if it does not.
+                            cancelled.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    match heartbeat(&db, id, &worker_id, lease).await {
+                        Ok(Some(cancel)) => {
+                            if cancel {
+                                cancelled.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Ok(None) => {
+                            lost.store(true, Ordering::Relaxed);
+                            cancelled.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        Err(err) => tracing::warn!(error = %err, "job heartbeat failed"),
+                    }
+                }
+            })
+        });
+
+        let result = AssertUnwindSafe(handler.run(&ctx).instrument(span))
+            .catch_unwind()
+            .await;
+        drop(_beat);
+
+        if lost.load(Ordering::Relaxed) {
+            tracing::warn!(job_id = %job.id, "lease lost while running; the result is dropped");
+            return;
+        }
+        let shutting_down = *self.shutdown.borrow();
+        let cancel_requested = job::Entity::find_by_id(job.id)
+            .one(&self.db)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|j| j.cancel_requested);
+        let stopped_for_shutdown = shutting_down
+            && !cancel_requested
+            && (ctx.observed_stop.load(Ordering::Relaxed)
+                || matches!(result, Ok(Err(JobError::Cancelled))));
+        if stopped_for_shutdown {
+            // Stopped for a shutdown, not by a user: hand it back for the next worker.
+            if let Err(err) = requeue_one(&self.db, job.id, &self.worker_id).await {
+                tracing::warn!(error = %err, "could not requeue a job at shutdown");
+            }
+            return;
+        }
+        let outcome = match result {
+            Ok(Ok(value)) if cancel_requested => Outcome::Cancelled(value),
+            Ok(Ok(value)) => Outcome::Succeeded(value),
+            Ok(Err(JobError::Cancelled)) => Outcome::Cancelled(None),
+            Ok(Err(JobError::Retryable(e))) => Outcome::Retry(e),
+            Ok(Err(JobError::Permanent(e))) => Outcome::Failed(e),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "handler panicked".to_owned());
+                Outcome::Retry(format!("panic: {message}"))
+            }
+        };
+        if let Err(err) = finish(
+            &self.db,
+            &job,
+            &self.worker_id,
+            outcome,
+            self.config.retry_base,
+        )
+        .await
+        {
+            tracing::error!(job_id = %job.id, error = %err, "could not record a job's outcome");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_secs(1);
+        let first = backoff(base, 1);
+        assert!(first >= Duration::from_millis(800) && first <= Duration::from_millis(1200));
+        let third = backoff(base, 3);
+        assert!(third >= Duration::from_millis(3200) && third <= Duration::from_millis(4800));
+        assert!(backoff(base, 40) <= Duration::from_secs(4320));
+    }
+}

@@ -1,0 +1,21 @@
+//! What every Presta crate stands on: the response envelope and the one error type, extractors
+//! that name bad fields, pagination, rate limiting, request ids and client IPs, configuration,
+//! the database connection, file storage, the audit writer, idempotency keys and the durable
+//! job queue.
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod jobs;
+pub mod openapi;
+pub mod pagination;
+pub mod rate_limit;
+pub mod request;
+pub mod storage;
+
+pub use envelope::{ApiResponse, PageMeta, Paginated};
+pub use error::{AppError, AppResult, FieldErrors};

@@ -1,0 +1,362 @@
+//! `?page=&limit=` and `?sort=&order=` (conventions §4), and the SQL page query with its exact
+//! count.
+//!
+//! Values are checked, never clamped: `limit` above 100, `page` below 1, non-numbers and unknown
+//! sort fields answer 422 naming the parameter.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::{Ready, ready};
+use sea_orm::{ConnectionTrait, DbErr, Order as SeaOrder, PaginatorTrait};
+use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
+
+use crate::envelope::{PageMeta, Paginated};
+use crate::error::{AppError, FieldErrors};
+use crate::extract::parse_query;
+
+pub const DEFAULT_LIMIT: u64 = 20;
+pub const MAX_LIMIT: u64 = 100;
+
+/// Which page of a list, from `?page=1&limit=20`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageParams {
+    /// 1-based page number.
+    pub page: u64,
+    /// Items per page, 1..=100.
+    pub limit: u64,
+}
+
+impl Default for PageParams {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+impl PageParams {
+    /// Rows to skip.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.limit)
+    }
+
+    /// Parse from a query string (other parameters are ignored).
+    ///
+    /// # Errors
+    /// 422 naming `page` or `limit` when either is not a number in range.
+    pub fn from_query(query: &str) -> Result<Self, AppError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            page: Option<String>,
+            limit: Option<String>,
+        }
+        let raw: Raw = parse_query(query)?;
+        let mut errors = FieldErrors::new();
+        let page = match raw.page.as_deref().map(str::parse::<u64>) {
+            None => 1,
+            Some(Ok(page)) if page >= 1 => page,
+            Some(_) => {
+                errors.add("page", "must be an integer of at least 1");
+                1
+            }
+        };
+        let limit = match raw.limit.as_deref().map(str::parse::<u64>) {
+            None => DEFAULT_LIMIT,
+            Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Some(_) => {
+                errors.add(
+                    "limit",
+                    format!("must be an integer between 1 and {MAX_LIMIT}"),
+                );
+                DEFAULT_LIMIT
+            }
+        };
+        errors.into_result()?;
+        Ok(Self { page, limit })
+    }
+}
+
+impl FromRequest for PageParams {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_query(req.query_string()))
+    }
+}
+
+impl utoipa::IntoParams for PageParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("page")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("Page number, starting at 1."))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .default(Some(1.into())),
+                ))
+                .build(),
+            ParameterBuilder::new()
+                .name("limit")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("Items per page, at most 100."))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(MAX_LIMIT))
+                        .default(Some(DEFAULT_LIMIT.into())),
+                ))
+                .build(),
+        ]
+    }
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+impl From<Order> for SeaOrder {
+    fn from(order: Order) -> Self {
+        match order {
+            Order::Asc => SeaOrder::Asc,
+            Order::Desc => SeaOrder::Desc,
+        }
+    }
+}
+
+/// The sortable fields of one resource: the whitelist `?sort=` is checked against.
+pub trait SortField: Copy + Send + Sync + 'static {
+    /// Accepted names (documented in OpenAPI) and the field each one means.
+    const FIELDS: &'static [(&'static str, Self)];
+    /// Used when `?sort=` is absent (newest first by convention).
+    const DEFAULT: Self;
+    const DEFAULT_ORDER: Order = Order::Desc;
+}
+
+/// `?sort=<field>&order=asc|desc`, checked against `F`'s whitelist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort<F> {
+    pub field: F,
+    pub order: Order,
+}
+
+impl<F: SortField> Default for Sort<F> {
+    fn default() -> Self {
+        Self {
+            field: F::DEFAULT,
+            order: F::DEFAULT_ORDER,
+        }
+    }
+}
+
+impl<F: SortField> Sort<F> {
+    /// Parse from a query string (other parameters are ignored).
+    ///
+    /// # Errors
+    /// 422 naming `sort` (with the allowed names) or `order`.
+    pub fn from_query(query: &str) -> Result<Self, AppError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            sort: Option<String>,
+            order: Option<String>,
+        }
+        let raw: Raw = parse_query(query)?;
+        let mut errors = FieldErrors::new();
+        let field = match raw.sort.as_deref() {
+            None => F::DEFAULT,
+            Some(name) => match F::FIELDS.iter().find(|(n, _)| *n == name) {
+                Some((_, field)) => *field,
+                None => {
+                    let names: Vec<&str> = F::FIELDS.iter().map(|(n, _)| *n).collect();
+                    errors.add("sort", format!("must be one of: {}", names.join(", ")));
+                    F::DEFAULT
+                }
+            },
+        };
+        let order = match raw.order.as_deref() {
+            None => F::DEFAULT_ORDER,
+            Some("asc") => Order::Asc,
+            Some("desc") => Order::Desc,
+            Some(_) => {
+                errors.add("order", "must be one of: asc, desc");
+                F::DEFAULT_ORDER
+            }
+        };
+        errors.into_result()?;
+        Ok(Self { field, order })
+    }
+}
+
+impl<F: SortField> FromRequest for Sort<F> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_query(req.query_string()))
+    }
+}
+
+impl<F: SortField> utoipa::IntoParams for Sort<F> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let names: Vec<&str> = F::FIELDS.iter().map(|(n, _)| *n).collect();
+        let default_name = F::FIELDS
+            .iter()
+            .find(|(_, f)| std::mem::discriminant(f) == std::mem::discriminant(&F::DEFAULT))
+            .map(|(n, _)| *n);
+        let default_order = match F::DEFAULT_ORDER {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        };
+        vec![
+            ParameterBuilder::new()
+                .name("sort")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("Field to sort by."))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(names))
+                        .default(default_name.map(Into::into)),
+                ))
+                .build(),
+            ParameterBuilder::new()
+                .name("order")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("Sort direction."))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["asc", "desc"]))
+                        .default(Some(default_order.into())),
+                ))
+                .build(),
+        ]
+    }
+}
+
+/// Run a select as one page plus its exact total, both in SQL.
+///
+/// # Errors
+/// Database errors from either query.
+pub async fn fetch_page<'db, C, S>(
+    db: &'db C,
+    select: S,
+    page: PageParams,
+) -> Result<Paginated<<S::Selector as sea_orm::SelectorTrait>::Item>, DbErr>
+where
+    C: ConnectionTrait,
+    S: PaginatorTrait<'db, C>,
+{
+    let paginator = select.paginate(db, page.limit);
+    let total = paginator.num_items().await?;
+    let items = if page.offset() >= total {
+        Vec::new()
+    } else {
+        paginator.fetch_page(page.page - 1).await?
+    };
+    Ok(Paginated::new(
+        items,
+        PageMeta::new(page.page, page.limit, total),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum TicketSort {
+        CreatedAt,
+        Priority,
+    }
+
+    impl SortField for TicketSort {
+        const FIELDS: &'static [(&'static str, Self)] = &[
+            ("created_at", Self::CreatedAt),
+            ("priority", Self::Priority),
+        ];
+        const DEFAULT: Self = Self::CreatedAt;
+    }
+
+    fn field_names(err: AppError) -> Vec<String> {
+        match err {
+            AppError::Validation(f) => f.fields().keys().cloned().collect(),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_absent() {
+        assert_eq!(PageParams::from_query("").unwrap(), PageParams::default());
+        let sort = Sort::<TicketSort>::from_query("").unwrap();
+        assert_eq!(sort.field, TicketSort::CreatedAt);
+        assert_eq!(sort.order, Order::Desc);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_not_clamped() {
+        assert_eq!(
+            field_names(PageParams::from_query("limit=101").unwrap_err()),
+            ["limit"]
+        );
+        assert_eq!(
+            field_names(PageParams::from_query("limit=0").unwrap_err()),
+            ["limit"]
+        );
+        assert_eq!(
+            field_names(PageParams::from_query("page=0").unwrap_err()),
+            ["page"]
+        );
+        assert_eq!(
+            field_names(PageParams::from_query("page=-1").unwrap_err()),
+            ["page"]
+        );
+        assert_eq!(
+            field_names(PageParams::from_query("page=x&limit=y").unwrap_err()),
+            ["limit", "page"]
+        );
+        assert_eq!(
+            PageParams::from_query("page=3&limit=100").unwrap(),
+            PageParams {
+                page: 3,
+                limit: 100
+            }
+        );
+    }
+
+    #[test]
+    fn sort_is_checked_against_the_whitelist() {
+        assert_eq!(
+            field_names(Sort::<TicketSort>::from_query("sort=password").unwrap_err()),
+            ["sort"]
+        );
+        assert_eq!(
+            field_names(Sort::<TicketSort>::from_query("order=up").unwrap_err()),
+            ["order"]
+        );
+        let sort = Sort::<TicketSort>::from_query("sort=priority&order=asc").unwrap();
+        assert_eq!(sort.field, TicketSort::Priority);
+        assert_eq!(sort.order, Order::Asc);
+    }
+
+    #[test]
+    fn offset_is_zero_based() {
+        assert_eq!(PageParams { page: 1, limit: 20 }.offset(), 0);
+        assert_eq!(PageParams { page: 3, limit: 20 }.offset(), 40);
+    }
+}

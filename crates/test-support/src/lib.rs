@@ -1,0 +1,409 @@
+//! Integration-test harness: the real server on port 0, against a fresh database per test
+//! (a SQLite file in a temporary folder, or a PostgreSQL database created for the test and
+//! dropped afterwards when `TEST_DATABASE_URL` is set), and a typed HTTP client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+pub mod fixtures;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::Value;
+use server::{Application, Extensions, RunningApp};
+use shared::config::Config;
+
+/// A database that exists for one test (or one group of restarts of the same test).
+pub struct TestDatabase {
+    pub url: String,
+    data_dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// SQLite in a temp dir, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
+    pub async fn create() -> Arc<Self> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("presta_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = shared::db::connect_url(&admin_url, 1)
+                    .await
+                    .expect("TEST_DATABASE_URL must reach a PostgreSQL server");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create the test database");
+                admin.close().await.ok();
+                let url = replace_database(&admin_url, &name);
+                Arc::new(Self {
+                    url,
+                    data_dir,
+                    postgres: Some((admin_url, name)),
+                })
+            }
+            None => {
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.path().join("presta.db").display()
+                );
+                Arc::new(Self {
+                    url,
+                    data_dir,
+                    postgres: None,
+                })
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    #[must_use]
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// Make the database disappear (the readiness test): drop the PostgreSQL database, or
+    /// delete the SQLite file.
+    pub async fn destroy(&self) {
+        match &self.postgres {
+            Some((admin_url, name)) => drop_postgres(admin_url, name).await,
+            None => {
+                let file = shared::db::sqlite_file(&self.url).expect("sqlite file");
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut path = file.clone().into_os_string();
+                    path.push(suffix);
+                    std::fs::remove_file(path).ok();
+                }
+            }
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        Some(i) if base[..i].ends_with('/') => base.to_owned() + "/",
+        Some(i) => base[..=i].to_owned(),
+        None => format!("{base}/"),
+    };
+    match query {
+        Some(q) => format!("{prefix}{name}?{q}"),
+        None => format!("{prefix}{name}"),
+    }
+}
+
+async fn drop_postgres(admin_url: &str, name: &str) {
+    if let Ok(admin) = shared::db::connect_url(admin_url, 1).await {
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await
+            .ok();
+        admin.close().await.ok();
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs inside the test's runtime: do the async work on a thread of its own.
+            std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_postgres(&admin_url, &name));
+                }
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// Configuration for a test server: fast jobs, generous rate limits, fixed secrets.
+#[must_use]
+pub fn test_config(database: &TestDatabase, overrides: &HashMap<String, String>) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("APP_ENV", "test"),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("HTTP_WORKERS", "2"),
+        (
+            "JWT_SECRET",
+            "test-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        ),
+        (
+            "ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ),
+        ("RATE_LIMIT_DEFAULT", "600000/min,burst=100000"),
+        ("RATE_LIMIT_AUTH", "600000/min,burst=100000"),
+        ("JOB_WORKERS", "2"),
+        ("JOB_POLL_INTERVAL_MS", "25"),
+        ("JOB_LEASE_SECONDS", "30"),
+        ("JOB_RETRY_BASE_MS", "50"),
+        ("RUST_LOG", "warn"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.insert("DATABASE_URL".to_owned(), database.url.clone());
+    vars.insert(
+        "DATA_DIR".to_owned(),
+        database.data_dir().display().to_string(),
+    );
+    for (k, v) in overrides {
+        vars.insert(k.clone(), v.clone());
+    }
+    Config::from_lookup(|key| vars.get(key).cloned()).expect("valid test configuration")
+}
+
+/// How to start a test server.
+#[derive(Default)]
+pub struct TestOptions {
+    /// Environment-style overrides (`RATE_LIMIT_DEFAULT`, `TRUSTED_PROXIES`, ...).
+    pub env: HashMap<String, String>,
+    /// Extra routes and job handlers (fixtures).
+    pub extensions: Extensions,
+    /// Reuse an existing database (restart tests); a fresh one otherwise.
+    pub database: Option<Arc<TestDatabase>>,
+}
+
+impl TestOptions {
+    #[must_use]
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    #[must_use]
+    pub fn with_fixtures(mut self) -> Self {
+        self.extensions = fixtures::extensions();
+        self
+    }
+
+    #[must_use]
+    pub fn extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    #[must_use]
+    pub fn database(mut self, database: Arc<TestDatabase>) -> Self {
+        self.database = Some(database);
+        self
+    }
+}
+
+/// A running server and what a test needs around it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    /// A connection of the test's own to the same database, for assertions and seeding.
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub http: reqwest::Client,
+    pub database: Arc<TestDatabase>,
+    running: Option<RunningApp>,
+}
+
+/// The standard server on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+/// The standard server plus the test fixtures (routes under `/test`, job kinds `test.*`).
+pub async fn spawn_app_with_fixtures() -> TestApp {
+    spawn_app_with(TestOptions::default().with_fixtures()).await
+}
+
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
+    init_test_logging();
+    let database = match options.database {
+        Some(database) => database,
+        None => TestDatabase::create().await,
+    };
+    let config = test_config(&database, &options.env);
+    let app = Application::build_with(config.clone(), options.extensions)
+        .await
+        .expect("the server builds");
+    let port = app.port();
+    let db = app.db().clone();
+    let running = app.spawn();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db,
+        config,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        database,
+        running: Some(running),
+    }
+}
+
+/// `TEST_LOG=1` prints the servers' logs while tests run.
+fn init_test_logging() {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = tracing_subscriber_init();
+    }
+}
+
+fn tracing_subscriber_init() -> Option<()> {
+    let config = Config::from_lookup(|k| match k {
+        "APP_ENV" => Some("test".to_owned()),
+        "JWT_SECRET" => Some("test-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz".to_owned()),
+        "ENCRYPTION_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()),
+        "RUST_LOG" => std::env::var("RUST_LOG").ok().or(Some("info".to_owned())),
+        _ => None,
+    })
+    .ok()?;
+    server::telemetry::init(&config);
+    Some(())
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl TestResponse {
+    /// The body as JSON (panics with the body when it is not).
+    #[must_use]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): status {} body {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Assert the status, showing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            expected,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
+    /// Assert a success envelope with this status; returns `data`.
+    #[track_caller]
+    pub fn ok(&self, expected: u16) -> Value {
+        self.assert_status(expected);
+        let body = self.json();
+        assert_eq!(body["success"], Value::Bool(true), "{body}");
+        assert!(body["timestamp"].is_string(), "{body}");
+        body["data"].clone()
+    }
+
+    /// Assert an error envelope with this status and code; returns `error`.
+    #[track_caller]
+    pub fn error(&self, expected: u16, code: &str) -> Value {
+        self.assert_status(expected);
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/json"),
+            "error body is not JSON ({content_type}): {:?}",
+            String::from_utf8_lossy(&self.body)
+        );
+        let body = self.json();
+        assert_eq!(body["success"], Value::Bool(false), "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+        assert!(body["timestamp"].is_string(), "{body}");
+        body["error"].clone()
+    }
+
+    /// Assert a 422 naming `field`; returns that field's messages.
+    #[track_caller]
+    pub fn field_error(&self, field: &str) -> Vec<String> {
+        let error = self.error(422, "VALIDATION_FAILED");
+        let messages = error["details"]["fields"][field]
+            .as_array()
+            .unwrap_or_else(|| panic!("no error for field `{field}` in {error}"));
+        messages
+            .iter()
+            .map(|m| m.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+impl TestApp {
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A request builder for anything the helpers below do not cover.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// Send and read the whole response.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("response body");
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// Stop gracefully (in-flight requests finish, running jobs are handed back).
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    /// Stop as a killed process would: no cleanup, job leases left to expire.
+    pub async fn crash(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.crash().await;
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Presta's schema, one migration per file, forward-only once released. Every migration runs on
+//! SQLite and PostgreSQL and inside a transaction on both, so a failed one leaves no half schema.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_audit_log;
+mod m20261121_000002_create_idempotency_keys;
+mod m20261121_000003_create_jobs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_audit_log::Migration),
+            Box::new(m20261121_000002_create_idempotency_keys::Migration),
+            Box::new(m20261121_000003_create_jobs::Migration),
+        ]
+    }
+}
