@@ -133,19 +133,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             "Request body is empty; a JSON document is expected",
         ));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_data() {
-            AppError::Validation(serde_field_error(&path, &inner.to_string()))
-        } else {
-            AppError::bad_request(format!("Request body is not valid JSON: {inner}"))
-        }
-    })?;
-    de.end()
+    let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::bad_request(format!("Request body is not valid JSON: {e}")))?;
-    Ok(value)
+    integral_floats_to_integers(&mut document);
+    serde_path_to_error::deserialize(document).map_err(|err| {
+        let path = err.path().to_string();
+        AppError::Validation(serde_field_error(&path, &err.into_inner().to_string()))
+    })
+}
+
+/// JSON Schema counts `10.0` as an integer; serde does not. Rewrite integral floats so an
+/// integer field accepts every value its documented schema allows.
+fn integral_floats_to_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9_007_199_254_740_992.0
+            {
+                // Exact: |f| < 2^53, so the conversion loses nothing.
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *value = serde_json::Value::from(i);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
 }
 
 /// Query string parameters, each named when wrong (422), then validated.
@@ -523,6 +538,14 @@ mod tests {
             parse_json::<Person>(br#"{"email":"a@b.c","age":3} trailing"#),
             Err(AppError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_as_json_schema_says() {
+        let person: Person = parse_json(br#"{"email":"a@b.c","age":30.0}"#).unwrap();
+        assert_eq!(person.age, 30);
+        let f = fields(parse_json::<Person>(br#"{"email":"a@b.c","age":30.5}"#).unwrap_err());
+        assert!(f.fields().contains_key("age"));
     }
 
     #[test]

@@ -106,9 +106,13 @@ pub mod errors {
         RateLimited, Unauthenticated, Unavailable, UnsupportedMediaType, ValidationFailed,
     };
 
-    /// A public route that reads: rate limit and server failures.
+    /// A public route that reads.
     #[derive(IntoResponses)]
     pub enum PublicRead {
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 422)]
+        ValidationFailed(#[ref_response] ValidationFailed),
         #[response(status = 429)]
         RateLimited(#[ref_response] RateLimited),
         #[response(status = 500)]
@@ -117,11 +121,15 @@ pub mod errors {
         Unavailable(#[ref_response] Unavailable),
     }
 
-    /// A public route that takes a JSON body.
+    /// A public route that takes a body.
     #[derive(IntoResponses)]
     pub enum PublicWrite {
         #[response(status = 400)]
         BadRequest(#[ref_response] BadRequest),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 409)]
+        Conflict(#[ref_response] Conflict),
         #[response(status = 413)]
         PayloadTooLarge(#[ref_response] PayloadTooLarge),
         #[response(status = 415)]

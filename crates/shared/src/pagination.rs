@@ -18,6 +18,8 @@ use crate::extract::parse_query;
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
+/// Beyond any real list; keeps offsets far from overflow.
+pub const MAX_PAGE: u64 = 1_000_000_000;
 
 /// Which page of a list, from `?page=1&limit=20`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +60,12 @@ impl PageParams {
         let mut errors = FieldErrors::new();
         let page = match raw.page.as_deref().map(str::parse::<u64>) {
             None => 1,
-            Some(Ok(page)) if page >= 1 => page,
+            Some(Ok(page)) if (1..=MAX_PAGE).contains(&page) => page,
             Some(_) => {
-                errors.add("page", "must be an integer of at least 1");
+                errors.add(
+                    "page",
+                    format!("must be an integer between 1 and {MAX_PAGE}"),
+                );
                 1
             }
         };
@@ -101,6 +106,7 @@ impl utoipa::IntoParams for PageParams {
                     ObjectBuilder::new()
                         .schema_type(Type::Integer)
                         .minimum(Some(1))
+                        .maximum(Some(MAX_PAGE))
                         .default(Some(1.into())),
                 ))
                 .build(),

@@ -30,7 +30,10 @@ pub enum StorageError {
 impl From<StorageError> for AppError {
     fn from(err: StorageError) -> Self {
         match err {
-            StorageError::NotFound(_) => AppError::not_found("File not found"),
+            // A key that cannot exist names no file.
+            StorageError::NotFound(_) | StorageError::InvalidKey(_) => {
+                AppError::not_found("File not found")
+            }
             other => AppError::internal(other),
         }
     }
@@ -93,7 +96,14 @@ pub fn sanitize_file_name(name: &str) -> String {
 }
 
 fn store_path(key: &str) -> Result<StorePath, StorageError> {
-    StorePath::parse(key).map_err(|_| StorageError::InvalidKey(key.to_owned()))
+    match StorePath::parse(key) {
+        // The empty path is the store's root, never an object; a segment longer than a file
+        // name may be is not one of ours either.
+        Ok(path) if !path.as_ref().is_empty() && path.parts().all(|p| p.as_ref().len() <= 255) => {
+            Ok(path)
+        }
+        _ => Err(StorageError::InvalidKey(key.to_owned())),
+    }
 }
 
 impl Storage {
@@ -257,6 +267,10 @@ mod tests {
             Err(StorageError::NotFound(_))
         ));
         storage.delete(&key).await.unwrap();
+        let long = "x".repeat(300);
+        for bad in ["/", "", "../x", long.as_str()] {
+            assert!(storage.get(bad).await.is_err(), "{bad}");
+        }
         std::fs::remove_dir_all(dir).ok();
     }
 }

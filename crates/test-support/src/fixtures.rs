@@ -68,13 +68,17 @@ pub type RunCounter = Arc<Mutex<HashMap<Uuid, u32>>>;
 #[serde(deny_unknown_fields)]
 pub struct EchoRequest {
     #[validate(length(min = 1, max = 50))]
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     #[validate(email)]
+    #[schema(format = "email", example = "chef@example.fr")]
     pub email: String,
     #[validate(range(min = 1, max = 10))]
+    #[schema(minimum = 1, maximum = 10)]
     pub count: u32,
     #[serde(default)]
     #[validate(length(max = 5))]
+    #[schema(max_items = 5)]
     pub tags: Vec<String>,
 }
 
@@ -105,6 +109,7 @@ impl SortField for EventSort {
 pub struct EventFilter {
     /// Only this action.
     #[validate(length(min = 1, max = 64))]
+    #[param(min_length = 1, max_length = 64)]
     pub action: Option<String>,
 }
 
@@ -186,11 +191,13 @@ async fn get_event(
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub kind: String,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub payload: Value,
     #[validate(range(min = 1, max = 25))]
+    #[schema(minimum = 1, maximum = 25)]
     pub max_attempts: Option<i32>,
     /// Enqueue, write the audit row, then fail: the transaction must leave nothing behind.
     #[serde(default)]
@@ -284,6 +291,7 @@ pub struct StoredFile {
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 pub struct FileName {
     #[validate(length(min = 1, max = 200))]
+    #[param(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -291,7 +299,7 @@ pub struct FileName {
 #[utoipa::path(
     tag = "test",
     params(FileName),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes (not empty)"),
     responses((status = 201, body = ApiResponse<StoredFile>), errors::PublicWrite)
 )]
 #[post("/test/files")]
@@ -300,6 +308,9 @@ async fn upload_file(
     query: Query<FileName>,
     body: web::Bytes,
 ) -> Result<ApiResponse<StoredFile>, AppError> {
+    if body.is_empty() {
+        return Err(AppError::invalid("body", "must not be empty"));
+    }
     let key = Storage::new_key("tests", &query.name);
     let stored = storage.put(&key, body).await?;
     Ok(ApiResponse::created(StoredFile {
@@ -312,6 +323,7 @@ async fn upload_file(
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 pub struct FileKey {
     #[validate(length(min = 1, max = 300))]
+    #[param(min_length = 1, max_length = 300)]
     pub key: String,
 }
 
