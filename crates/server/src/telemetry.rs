@@ -5,7 +5,13 @@ use tracing_subscriber::EnvFilter;
 
 /// Install the global subscriber (once per process; later calls are ignored).
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_new(&config.rust_log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut directives = config.rust_log.clone();
+    if !directives.contains("actix_http") {
+        // actix-http logs every malformed request a client sends (bad header bytes, broken
+        // framing) at ERROR; the client already got its 400, and these are not server faults.
+        directives.push_str(",actix_http::h1::dispatcher=off");
+    }
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);

@@ -246,6 +246,32 @@ mod tests {
         assert_eq!(sanitize_file_name(""), "file");
     }
 
+    #[test]
+    fn s3_settings_build_an_s3_store() {
+        let config = crate::config::Config::from_lookup(|k| {
+            match k {
+                "APP_ENV" => Some("test"),
+                "JWT_SECRET" => Some("test-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz"),
+                "ENCRYPTION_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+                "S3_BUCKET" => Some("presta-files"),
+                "S3_REGION" => Some("eu-west-3"),
+                "S3_ENDPOINT" => Some("http://127.0.0.1:9000"),
+                "S3_ACCESS_KEY_ID" => Some("minio"),
+                "S3_SECRET_ACCESS_KEY" => Some("minio-secret"),
+                "S3_ALLOW_HTTP" => Some("true"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+        .unwrap();
+        let storage = Storage::from_config(&config).unwrap();
+        assert_eq!(storage.backend(), "s3");
+        assert!(
+            !format!("{config:?}").contains("minio-secret"),
+            "secrets stay out of Debug"
+        );
+    }
+
     #[tokio::test]
     async fn local_storage_round_trips_with_checksum() {
         let dir = std::env::temp_dir().join(format!("presta-storage-{}", uuid::Uuid::now_v7()));

@@ -4,6 +4,8 @@
 
 mod audit;
 mod binary;
+mod cors;
+mod database;
 mod envelope;
 mod health;
 mod idempotency;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load benchmark: release server on a fresh SQLite database, driven by wrk at fixed concurrency
+# for a fixed duration per scenario. Prints a Markdown table, writes bench/out/results.json.
+#   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 32)  BENCH_THREADS (default 2)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT="$ROOT/bench/out"
+mkdir -p "$OUT"
+DURATION="${BENCH_DURATION:-10}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk from Debian's packages"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+
+cargo build --release -q -p server
+DATA=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DATA_DIR="$DATA" PORT="$PORT" RUST_LOG=warn LOG_FORMAT=json \
+  RATE_LIMIT_DEFAULT="100000000/min,burst=10000000" RATE_LIMIT_AUTH="100000000/min,burst=10000000" \
+  ./target/release/presta >"$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 60); do
+  curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+scenario() {
+  local name=$1 path=$2
+  local before after
+  before=$(cpu_ticks)
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$path" >"$OUT/$name.wrk.txt"
+  after=$(cpu_ticks)
+  echo "$name $path $(( after - before ))" >>"$OUT/cpu.txt"
+}
+
+: >"$OUT/cpu.txt"
+scenario health /health
+scenario not_found /api/no-such-route
+
+python3 - "$OUT" "$DURATION" "$CONNECTIONS" "$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')" "$(getconf CLK_TCK)" <<'PY'
+import json, re, sys, pathlib, platform, datetime, os
+out, duration, connections, rss_kib, clk = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+def ms(value):
+    n, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+rows = []
+cpu = {l.split()[0]: int(l.split()[2]) for l in (out / "cpu.txt").read_text().splitlines()}
+for line in (out / "cpu.txt").read_text().splitlines():
+    name, path, _ = line.split()
+    text = (out / f"{name}.wrk.txt").read_text()
+    pct = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", text, re.M))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    rows.append({"scenario": name, "path": path, "rps": rps, "p50_ms": ms(pct["50"]), "p90_ms": ms(pct["90"]),
+                 "p99_ms": ms(pct["99"]), "socket_errors": errors, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+                 "server_cpu_s": cpu[name] / clk})
+ceiling = rows[0]["rps"]
+for r in rows:
+    r["ratio_to_health"] = r["rps"] / ceiling
+result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+          "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+          "duration_s": duration, "connections": connections, "peak_rss_mib": round(rss_kib / 1024, 1), "results": rows}
+(out / "results.json").write_text(json.dumps(result, indent=2))
+print(f"\n{result['machine']}; {connections} connections, {duration} s per scenario; server peak RSS {result['peak_rss_mib']} MiB\n")
+print("| scenario | path | req/s | p50 ms | p90 ms | p99 ms | errors | non-2xx | ratio to /health | server CPU s |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['scenario']} | `{r['path']}` | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['socket_errors']} | {r['non_2xx']} | {r['ratio_to_health']:.2f} | {r['server_cpu_s']:.1f} |")
+PY

@@ -1,0 +1,93 @@
+//! The database layer as the server configures it, on SQLite and PostgreSQL alike.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
+use shared::AppError;
+use test_support::spawn_app;
+use uuid::Uuid;
+
+use entity::idempotency_key;
+
+fn key_row(scope: &str, key: &str) -> idempotency_key::ActiveModel {
+    let now = Utc::now();
+    idempotency_key::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        scope: Set(scope.to_owned()),
+        key: Set(key.to_owned()),
+        method: Set("POST".to_owned()),
+        path: Set("/x".to_owned()),
+        request_hash: Set("h".to_owned()),
+        state: Set("completed".to_owned()),
+        response_status: Set(None),
+        response_content_type: Set(None),
+        response_body: Set(None),
+        created_at: Set(now),
+        completed_at: Set(None),
+        expires_at: Set(now),
+    }
+}
+
+#[tokio::test]
+async fn a_unique_violation_becomes_a_409_naming_the_columns() {
+    let app = spawn_app().await;
+    key_row("user:1", "k").insert(&app.db).await.unwrap();
+    let err = key_row("user:1", "k").insert(&app.db).await.unwrap_err();
+    assert!(shared::error::unique_violation(&err));
+    match AppError::from(err) {
+        AppError::Conflict { message, details } => {
+            assert_eq!(message, "A record with this scope, key already exists");
+            assert_eq!(details.unwrap()["field"], "scope, key");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Another scope may use the same key.
+    key_row("user:2", "k").insert(&app.db).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_broken_reference_becomes_a_422_not_a_500() {
+    let app = spawn_app().await;
+    let backend = app.db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO job_logs (id, job_id, level, message, created_at) \
+             VALUES (gen_random_uuid(), gen_random_uuid(), 'info', 'x', now())"
+        }
+        _ => {
+            "INSERT INTO job_logs (id, job_id, level, message, created_at) \
+             VALUES (randomblob(16), randomblob(16), 'info', 'x', '2026-01-01T00:00:00Z')"
+        }
+    };
+    let err = app
+        .db
+        .execute_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap_err();
+    let app_err = AppError::from(err);
+    assert!(matches!(app_err, AppError::Validation(_)), "{app_err:?}");
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync() {
+    let app = spawn_app().await;
+    if app.database.is_postgres() {
+        return;
+    }
+    let backend = app.db.get_database_backend();
+    let pragma = |name: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(backend, format!("PRAGMA {name}")))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("foreign_keys").await, "1");
+    assert_eq!(pragma("synchronous").await, "2");
+}
