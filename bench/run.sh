@@ -22,6 +22,7 @@ fi
 cargo build --release -q -p server
 DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DATABASE_URL="sqlite://$DATA/presta.db?mode=rwc" REDIS_URL= \
 DATA_DIR="$DATA" PORT="$PORT" RUST_LOG=warn LOG_FORMAT=json \
   RATE_LIMIT_DEFAULT="100000000/min,burst=10000000" RATE_LIMIT_AUTH="100000000/min,burst=10000000" \
   ./target/release/presta >"$OUT/server.log" 2>&1 &

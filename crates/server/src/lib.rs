@@ -100,6 +100,13 @@ impl RunningApp {
         }
     }
 
+    /// Ask the server to stop without waiting (used when a test ends without stopping it).
+    /// The job runner stops when this value is dropped.
+    pub fn signal_stop(&self) {
+        // The command is sent at once; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+
     /// Stop without any cleanup, as a killed process would.
     pub async fn crash(self) {
         if let Some(runner) = self.runner {
@@ -236,14 +243,17 @@ impl Application {
         let server = HttpServer::new(move || {
             let extra_routes = extra_routes.clone();
             let app = App::new()
+                // Listed innermost first: a request meets Compress, then the request context,
+                // metrics, CORS and the rate limiter. Compress is outermost so it encodes the
+                // final bytes, including error bodies the request context rewrote.
                 .wrap(RateLimit::new(Arc::clone(&limiter)))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
                     cors(&cors_origins),
                 ))
-                .wrap(Compress::default())
                 .wrap(MetricsMiddleware(metrics.clone()))
                 .wrap(RequestContextMiddleware::new(trusted.clone()))
+                .wrap(Compress::default())
                 .configure(shared::extract::framework_error_handlers)
                 .app_data(db_data.clone())
                 .app_data(storage.clone())

@@ -9,14 +9,16 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use futures_util::future::LocalBoxFuture;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use sea_orm::{DatabaseConnection, DbBackend};
+use secrecy::ExposeSecret;
 use shared::AppError;
+use shared::config::Config;
 use shared::rate_limit::RateLimiter;
 
 /// Latency buckets (seconds), fine-grained below 10 ms where this server should live.
@@ -126,21 +128,38 @@ impl Metrics {
     }
 }
 
-/// Prometheus text exposition. Not rate limited; keep it on a private network.
+/// Prometheus text exposition. Not rate limited. When `METRICS_TOKEN` is set, scrapers must send
+/// it as `Authorization: Bearer <token>`.
 #[utoipa::path(
     tag = "system",
-    security(()),
+    security((), ("metrics_token" = [])),
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, response = shared::openapi::Unauthenticated),
         (status = 500, response = shared::openapi::Internal),
     )
 )]
 #[get("/metrics")]
 pub async fn prometheus_metrics(
+    req: HttpRequest,
     metrics: web::Data<Metrics>,
+    config: web::Data<Config>,
     db: web::Data<DatabaseConnection>,
     limiter: web::Data<Arc<RateLimiter>>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(expected) = &config.metrics_token {
+        let given = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), expected.expose_secret().as_bytes()) {
+            return Err(AppError::unauthenticated(
+                "A valid metrics token is required",
+            ));
+        }
+    }
     metrics.refresh_gauges(&db, &limiter).await;
     let body = metrics.render()?;
     Ok(HttpResponse::Ok()
@@ -150,6 +169,11 @@ pub async fn prometheus_metrics(
                 .unwrap_or(mime::TEXT_PLAIN),
         ))
         .body(body))
+}
+
+/// Compare secrets without leaking where they differ through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Records every request (after routing, so the label is the route pattern, never the raw path).
@@ -194,7 +218,12 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let metrics = self.metrics.clone();
-        let method = req.method().as_str().to_owned();
+        // A label per known method only: arbitrary methods must not grow the registry.
+        let method = match req.method().as_str() {
+            m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+            _ => "OTHER",
+        }
+        .to_owned();
         metrics.0.in_flight.inc();
         let fut = self.service.call(req);
         Box::pin(async move {

@@ -46,6 +46,17 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`METRICS_TOKEN`, when the server is configured with one.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 

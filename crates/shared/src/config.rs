@@ -100,7 +100,7 @@ impl fmt::Debug for S3Config {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub app_env: AppEnv,
     pub host: String,
@@ -132,6 +132,66 @@ pub struct Config {
     pub job_lease: Duration,
     /// First retry delay; doubles on each attempt (capped at one hour).
     pub job_retry_base: Duration,
+    /// Bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<SecretString>,
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("bind", &self.bind_address())
+            .field("http_workers", &self.http_workers)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("data_dir", &self.data_dir)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field(
+                "smtp_url",
+                &self
+                    .smtp_url
+                    .as_ref()
+                    .map(|u| redact_url(u.expose_secret())),
+            )
+            .field("s3", &self.s3)
+            .field("admin_email", &self.admin_email)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("rate_limit_default", &self.rate_limit_default)
+            .field("rate_limit_auth", &self.rate_limit_auth)
+            .field("job_workers", &self.job_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An origin a browser sends: `https://app.example.com[:port]`, nothing after the host.
+fn valid_origin(origin: &str) -> bool {
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && !host.contains('/')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 /// 32-byte key for secrets stored in the database (AES-GCM / XChaCha20-Poly1305).
@@ -423,6 +483,29 @@ impl Config {
             }
         };
 
+        let cors_origins = list(get("CORS_ORIGINS"));
+        if let Some(bad) = cors_origins.iter().find(|o| !valid_origin(o)) {
+            return Err(invalid(
+                "CORS_ORIGINS",
+                format!(
+                    "`{bad}` is not an origin like https://app.example.com (and `*` is refused: \
+                     any site could then call the API with a user's token)"
+                ),
+            ));
+        }
+        let job_poll_ms: u64 = parse("JOB_POLL_INTERVAL_MS", get("JOB_POLL_INTERVAL_MS"), 1000)?;
+        let job_lease_s: u64 = parse("JOB_LEASE_SECONDS", get("JOB_LEASE_SECONDS"), 60)?;
+        let job_retry_ms: u64 = parse("JOB_RETRY_BASE_MS", get("JOB_RETRY_BASE_MS"), 5000)?;
+        if job_poll_ms < 5 {
+            return Err(invalid("JOB_POLL_INTERVAL_MS", "must be at least 5"));
+        }
+        if job_lease_s == 0 {
+            return Err(invalid("JOB_LEASE_SECONDS", "must be at least 1"));
+        }
+        if job_retry_ms == 0 {
+            return Err(invalid("JOB_RETRY_BASE_MS", "must be at least 1"));
+        }
+
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let job_workers: usize = parse("JOB_WORKERS", get("JOB_WORKERS"), 2)?;
         let http_workers: usize = parse("HTTP_WORKERS", get("HTTP_WORKERS"), cores)?;
@@ -458,7 +541,7 @@ impl Config {
             admin_email: get("ADMIN_EMAIL"),
             admin_password: get("ADMIN_PASSWORD").map(SecretString::from),
             trusted_proxies,
-            cors_origins: list(get("CORS_ORIGINS")),
+            cors_origins,
             log_format,
             rust_log: get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             rate_limit_default: parse(
@@ -478,21 +561,10 @@ impl Config {
                 },
             )?,
             job_workers,
-            job_poll_interval: Duration::from_millis(parse(
-                "JOB_POLL_INTERVAL_MS",
-                get("JOB_POLL_INTERVAL_MS"),
-                1000,
-            )?),
-            job_lease: Duration::from_secs(parse(
-                "JOB_LEASE_SECONDS",
-                get("JOB_LEASE_SECONDS"),
-                60,
-            )?),
-            job_retry_base: Duration::from_millis(parse(
-                "JOB_RETRY_BASE_MS",
-                get("JOB_RETRY_BASE_MS"),
-                5000,
-            )?),
+            job_poll_interval: Duration::from_millis(job_poll_ms),
+            job_lease: Duration::from_secs(job_lease_s),
+            job_retry_base: Duration::from_millis(job_retry_ms),
+            metrics_token: get("METRICS_TOKEN").map(SecretString::from),
         })
     }
 
@@ -593,6 +665,64 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().starts_with("ENCRYPTION_KEY"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let dir = tempfile_dir();
+        let cfg = config(&[
+            ("DATA_DIR", dir.to_str().unwrap()),
+            ("DATABASE_URL", "postgres://presta:pg-pass-1@db:5432/presta"),
+            ("REDIS_URL", "redis://:redis-pass-2@cache:6379"),
+            ("SMTP_URL", "smtp://mailer:smtp-pass-3@mail:587"),
+            ("METRICS_TOKEN", "metrics-token-4"),
+        ])
+        .unwrap();
+        let text = format!("{cfg:?}");
+        for secret in [
+            "pg-pass-1",
+            "redis-pass-2",
+            "smtp-pass-3",
+            "metrics-token-4",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(!text.contains(cfg.jwt_secret.expose_secret()));
+        assert!(
+            text.contains("postgres://presta:***@db:5432/presta"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn cors_origins_and_job_timings_are_checked() {
+        let dir = tempfile_dir();
+        let d = dir.to_str().unwrap();
+        assert!(
+            config(&[
+                ("DATA_DIR", d),
+                (
+                    "CORS_ORIGINS",
+                    "https://app.example.com, http://localhost:5173"
+                )
+            ])
+            .is_ok()
+        );
+        for bad in [
+            "*",
+            "app.example.com",
+            "https://app.example.com/path",
+            "ftp://x",
+        ] {
+            assert!(
+                config(&[("DATA_DIR", d), ("CORS_ORIGINS", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(config(&[("DATA_DIR", d), ("JOB_LEASE_SECONDS", "0")]).is_err());
+        assert!(config(&[("DATA_DIR", d), ("JOB_POLL_INTERVAL_MS", "0")]).is_err());
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

@@ -308,6 +308,15 @@ impl From<DbErr> for AppError {
                 tracing::error!(error = %err, "database unavailable");
                 Self::Unavailable("The database is unavailable".to_owned())
             }
+            _ if value_rejected_by_database(&err) => {
+                tracing::info!(error = %err, "the database refused a value");
+                Self::Unprocessable {
+                    message: "A value cannot be stored: it has characters, a size or a range the \
+                              database does not accept"
+                        .to_owned(),
+                    details: None,
+                }
+            }
             _ => match err.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(detail)) => {
                     let field = constraint_field(&detail);
@@ -325,6 +334,24 @@ impl From<DbErr> for AppError {
                 _ => Self::internal(err),
             },
         }
+    }
+}
+
+/// The database refused a value the client sent (PostgreSQL SQLSTATE class 22 "data
+/// exception", or 54000 "program limit exceeded" for an index row that is too large; SQLite
+/// `SQLITE_TOOBIG`). That is bad input, not a server fault.
+fn value_rejected_by_database(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let Some(db_err) = e.as_database_error() else {
+        return false;
+    };
+    match db_err.code() {
+        Some(code) => code.starts_with("22") || code == "54000" || code == "18",
+        None => false,
     }
 }
 

@@ -135,11 +135,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     }
     let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::bad_request(format!("Request body is not valid JSON: {e}")))?;
+    if let Some(path) = nul_path(&document, "") {
+        return Err(AppError::invalid(path, NUL_MESSAGE));
+    }
     integral_floats_to_integers(&mut document);
     serde_path_to_error::deserialize(document).map_err(|err| {
         let path = err.path().to_string();
         AppError::Validation(serde_field_error(&path, &err.into_inner().to_string()))
     })
+}
+
+const NUL_MESSAGE: &str = "must not contain NUL characters";
+
+/// Where a JSON document holds a NUL character (PostgreSQL text cannot store one).
+fn nul_path(value: &serde_json::Value, path: &str) -> Option<String> {
+    let here = || {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(here()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(here())
+            } else {
+                nul_path(item, &child)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// JSON Schema counts `10.0` as an integer; serde does not. Rewrite integral floats so an
@@ -185,6 +221,11 @@ impl<T> std::ops::Deref for Query<T> {
 /// # Errors
 /// [`AppError::Validation`] naming the parameter that does not parse or fails a rule.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    if let Some((key, _)) =
+        form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(AppError::invalid(key.replace('\0', ""), NUL_MESSAGE));
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -232,6 +273,9 @@ where
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some((name, _)) = req.match_info().iter().find(|(_, v)| v.contains('\0')) {
+            return ready(Err(AppError::invalid(name, NUL_MESSAGE)));
+        }
         let de = actix_router::PathDeserializer::new(req.match_info());
         ready(
             serde_path_to_error::deserialize(de)
@@ -546,6 +590,17 @@ mod tests {
         assert_eq!(person.age, 30);
         let f = fields(parse_json::<Person>(br#"{"email":"a@b.c","age":30.5}"#).unwrap_err());
         assert!(f.fields().contains_key("age"));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_with_their_field() {
+        let f = fields(
+            parse_json::<Person>(br#"{"email":"a@b.c","age":3,"pets":[{"name":"x\u0000"}]}"#)
+                .unwrap_err(),
+        );
+        assert_eq!(f.fields()["pets[0].name"], vec![NUL_MESSAGE]);
+        let f = fields(parse_query::<Filter>("status=%00").unwrap_err());
+        assert_eq!(f.fields()["status"], vec![NUL_MESSAGE]);
     }
 
     #[test]

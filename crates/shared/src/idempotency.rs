@@ -1,17 +1,20 @@
 //! `Idempotency-Key` for `POST` routes that create money or documents (conventions §8).
 //!
-//! A route opts in with `#[post("/...", wrap = "Idempotency::default()")]`. For a request carrying
-//! the header:
-//! - first time: the key is reserved (`in_progress`), the handler runs, and a final response
-//!   (anything but a 5xx or 429) is stored with the key; a 5xx or 429 releases the key so the
-//!   client can retry;
+//! A route opts in with `#[post("/...", wrap = "Idempotency")]`. For a request carrying the
+//! header:
+//! - first time: the key is reserved (`in_progress`) and the handler runs. A 2xx is stored with
+//!   the key. A 5xx is stored too: the outcome of a failed request is unknown (it may have
+//!   committed before failing), so a retry must not act again; the client sees the same answer
+//!   and decides with a new key. A 4xx means nothing changed (conventions: bad input changes
+//!   nothing), so the key is released and the corrected request may reuse it;
 //! - same key, same body, first request finished: the stored response is replayed (status, content
 //!   type and body) with `Idempotency-Replayed: true`, and nothing runs again;
 //! - same key, different body (or another route): 422;
-//! - same key while the first request is still running: 409.
+//! - same key while the first request is still running, or whose first request never finished
+//!   (its server died): 409 until the key expires.
 //!
-//! Keys belong to the caller (`user:<id>` when authenticated, else the client IP), so two callers
-//! can never see each other's responses, and expire after 24 hours.
+//! Keys belong to the caller: its verified [`Principal`] when authenticated, else its client IP.
+//! They expire after 24 hours.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -34,15 +37,13 @@ use entity::idempotency_key::{self, STATE_COMPLETED, STATE_IN_PROGRESS};
 
 use crate::error::{AppError, unique_violation};
 use crate::extract::read_body;
-use crate::rate_limit::RateLimitSubject;
-use crate::request::{RequestContext, error_response};
+use crate::rate_limit::ip_key;
+use crate::request::{Principal, RequestContext, error_response};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
 /// How long a key (and its stored response) is kept.
 pub const RETENTION_HOURS: i64 = 24;
-/// A reservation older than this belongs to a request that died with its server.
-pub const ABANDONED_AFTER_SECONDS: i64 = 300;
 /// Bodies of idempotent routes may be uploads (10 MB) plus multipart framing.
 pub const MAX_BODY: usize = 11 * 1024 * 1024;
 
@@ -148,10 +149,8 @@ async fn reserve(
             "A request with this Idempotency-Key was just being processed; retry it",
         ));
     };
-    let abandoned = existing.state == STATE_IN_PROGRESS
-        && (now - existing.created_at).num_seconds() > ABANDONED_AFTER_SECONDS;
-    if existing.expires_at < now || abandoned {
-        // Stale: forget it and take the key over.
+    if existing.expires_at < now {
+        // Expired: forget it and take the key over.
         idempotency_key::Entity::delete_by_id(existing.id)
             .exec(db)
             .await?;
@@ -261,16 +260,14 @@ where
                 ));
                 return Ok(error_response(req, &err));
             };
-            let scope = match req.extensions().get::<RateLimitSubject>() {
-                Some(subject) => subject.0.clone(),
-                None => format!(
-                    "ip:{}",
+            let principal = req.extensions().get::<Principal>().map(|p| p.0.clone());
+            let scope = principal.unwrap_or_else(|| {
+                ip_key(
                     req.extensions()
                         .get::<RequestContext>()
-                        .and_then(RequestContext::ip_string)
-                        .unwrap_or_default()
-                ),
-            };
+                        .and_then(|ctx| ctx.client_ip),
+                )
+            });
 
             // Read the body once to fingerprint it, then hand the same bytes to the handler.
             let (http_req, payload) = req.parts_mut();
@@ -300,7 +297,8 @@ where
                 }
             };
             let status = res.status();
-            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            if status.is_client_error() {
+                // Nothing changed: the caller may fix the request and reuse the key.
                 if let Err(err) = release(&db, id).await {
                     tracing::warn!(error = %err, "could not release an idempotency key");
                 }

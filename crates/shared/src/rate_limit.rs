@@ -1,8 +1,11 @@
 //! Rate limiting (conventions §7): GCRA per key, in named buckets with their own quotas.
 //!
-//! - The key is the authenticated user when an earlier layer identified one (it inserts a
-//!   [`RateLimitSubject`] into the request extensions), otherwise the client IP resolved by the
-//!   request-context middleware (trusted proxies only).
+//! - The key is the authenticated user when the authentication layer verified one (it inserts a
+//!   [`Principal`] into the request extensions), otherwise the client IP resolved by the
+//!   request-context middleware (trusted proxies only); IPv6 clients are keyed by their /64, the
+//!   block one subscriber controls.
+//! - The bucket is chosen from the decoded path (what the router matches), so percent-encoding
+//!   a credential path cannot move it to the lenient bucket.
 //! - `auth` bucket: the credential endpoints (login, 2FA, password reset), always per IP, with a
 //!   strict quota. `default` bucket: everything else under `/api` and `/v1`. Probes, metrics and
 //!   the API documentation are not limited.
@@ -29,11 +32,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 
 use crate::config::Quota;
 use crate::error::AppError;
-use crate::request::{RequestContext, error_response};
-
-/// Who is asking, when an authentication layer knows (e.g. `user:<uuid>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimitSubject(pub String);
+use crate::request::{Principal, RequestContext, error_response};
 
 /// Named buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -361,6 +360,19 @@ impl RateLimiter {
     }
 }
 
+/// `ip:<addr>` for IPv4, `ip6:<first 64 bits>` for IPv6.
+#[must_use]
+pub fn ip_key(ip: Option<std::net::IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(std::net::IpAddr::V4(v4)) => format!("ip:{v4}"),
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "ip:unknown".to_owned(),
+    }
+}
+
 /// The middleware factory.
 #[derive(Clone)]
 pub struct RateLimit {
@@ -418,19 +430,19 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let Some(bucket) = self.limiter.policy.bucket_for(req.path()) else {
+        // The decoded path, as the router sees it (`/api/auth/logi%6E` is the login route).
+        let Some(bucket) = self.limiter.policy.bucket_for(req.match_info().as_str()) else {
             return Box::pin(async move { Ok(service.call(req).await?.map_into_boxed_body()) });
         };
         let ip = req
             .extensions()
             .get::<RequestContext>()
-            .and_then(RequestContext::ip_string)
-            .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
-            .unwrap_or_else(|| "unknown".to_owned());
-        let subject = req.extensions().get::<RateLimitSubject>().cloned();
-        let key = match (bucket, subject) {
-            (Bucket::Default, Some(RateLimitSubject(subject))) => subject,
-            _ => format!("ip:{ip}"),
+            .and_then(|ctx| ctx.client_ip)
+            .or_else(|| req.peer_addr().map(|a| a.ip()));
+        let principal = req.extensions().get::<Principal>().cloned();
+        let key = match (bucket, principal) {
+            (Bucket::Default, Some(Principal(principal))) => principal,
+            _ => ip_key(ip),
         };
         let limiter = Arc::clone(&self.limiter);
         Box::pin(async move {
@@ -513,6 +525,19 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         limiter.memory.evict_idle();
         assert_eq!(limiter.memory.len(), 0);
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_slash_64() {
+        let a = ip_key(Some("2001:db8:1:2:aaaa::1".parse().unwrap()));
+        let b = ip_key(Some("2001:db8:1:2:bbbb::9".parse().unwrap()));
+        let c = ip_key(Some("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            ip_key(Some("::ffff:192.0.2.1".parse().unwrap())),
+            "ip:192.0.2.1"
+        );
     }
 
     #[test]

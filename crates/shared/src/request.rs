@@ -37,6 +37,13 @@ pub struct RequestContext {
     pub client_ip: Option<IpAddr>,
 }
 
+/// The verified identity of the caller (e.g. `user:<uuid>`), inserted into the request
+/// extensions by the authentication layer only after the credentials were fully checked
+/// (signature, expiry, revocation, account state). Rate-limit budgets and idempotency keys
+/// belong to it; anonymous requests fall back to the client IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal(pub String);
+
 impl RequestContext {
     /// The IP as text for audit rows and rate-limit keys.
     #[must_use]
@@ -76,7 +83,8 @@ pub fn resolve_client_ip(
     forwarded_for: &[&str],
     trusted: &[IpNet],
 ) -> Option<IpAddr> {
-    let peer = peer?;
+    // `::ffff:10.0.0.2` is the IPv4 peer 10.0.0.2 on a dual-stack socket.
+    let peer = peer?.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return Some(peer);
@@ -87,7 +95,7 @@ pub fn resolve_client_ip(
         .rev()
         .flat_map(|header| header.rsplit(','))
     {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) => {
                 client = ip;
                 if !is_trusted(&ip) {
@@ -266,7 +274,11 @@ fn ensure_enveloped(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         details: None,
     }));
     for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        // The new body is plain JSON: drop what described the old one.
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && name != header::CONTENT_ENCODING
+        {
             new.headers_mut().insert(name.clone(), value.clone());
         }
     }
@@ -339,6 +351,13 @@ mod tests {
             &["1.1.1.1, 198.51.100.7, 10.0.0.5"],
             &trusted,
         );
+        assert_eq!(got, Some(ip("198.51.100.7")));
+    }
+
+    #[test]
+    fn an_ipv4_mapped_proxy_is_recognised() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let got = resolve_client_ip(Some(ip("::ffff:10.0.0.2")), &["198.51.100.7"], &trusted);
         assert_eq!(got, Some(ip("198.51.100.7")));
     }
 

@@ -361,6 +361,15 @@ impl TestResponse {
     }
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // A test that did not stop its server still frees the server's threads.
+        if let Some(running) = self.running.take() {
+            running.signal_stop();
+        }
+    }
+}
+
 impl TestApp {
     #[must_use]
     pub fn url(&self, path: &str) -> String {

@@ -23,7 +23,8 @@ fn key_row(scope: &str, key: &str) -> idempotency_key::ActiveModel {
         response_body: Set(None),
         created_at: Set(now),
         completed_at: Set(None),
-        expires_at: Set(now),
+        // Not expired: the maintenance task purges expired keys at start-up.
+        expires_at: Set(now + chrono::Duration::days(1)),
     }
 }
 

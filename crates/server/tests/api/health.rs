@@ -1,4 +1,5 @@
-use test_support::spawn_app;
+use reqwest::Method;
+use test_support::{TestOptions, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn ready_is_200_while_the_database_answers() {
@@ -75,4 +76,37 @@ async fn swagger_ui_is_served_from_the_binary_with_no_network() {
     let doc = app.get("/api-docs/openapi.json").await;
     doc.assert_status(200);
     assert_eq!(doc.json()["info"]["title"], "Presta API");
+}
+
+#[tokio::test]
+async fn unknown_methods_share_one_metrics_label() {
+    let app = spawn_app().await;
+    for m in ["FOO1", "FOO2", "BAR"] {
+        app.send(app.request(Method::from_bytes(m.as_bytes()).unwrap(), "/health"))
+            .await
+            .error(405, "METHOD_NOT_ALLOWED");
+    }
+    let text = String::from_utf8(app.get("/metrics").await.body.to_vec()).unwrap();
+    assert!(text.contains(r#"method="OTHER""#), "{text}");
+    assert!(!text.contains("FOO1"));
+}
+
+#[tokio::test]
+async fn a_metrics_token_when_configured_is_required() {
+    let app = spawn_app_with(TestOptions::default().env("METRICS_TOKEN", "scrape-me-please")).await;
+    app.get("/metrics").await.error(401, "UNAUTHENTICATED");
+    let res = app
+        .send(
+            app.request(Method::GET, "/metrics")
+                .header("Authorization", "Bearer wrong-token-value"),
+        )
+        .await;
+    res.error(401, "UNAUTHENTICATED");
+    let res = app
+        .send(
+            app.request(Method::GET, "/metrics")
+                .header("Authorization", "Bearer scrape-me-please"),
+        )
+        .await;
+    res.assert_status(200);
 }

@@ -126,3 +126,14 @@ async fn an_unusable_key_is_a_422() {
     res.field_error("Idempotency-Key");
     assert_eq!(jobs_of_kind(&app, "test.echo").await, 0);
 }
+
+#[tokio::test]
+async fn a_rejected_request_releases_its_key_for_the_corrected_one() {
+    let app = app().await;
+    let res = post(&app, Some("key-fix"), &json!({ "kind": "" })).await;
+    res.field_error("kind");
+    let res = post(&app, Some("key-fix"), &json!({ "kind": "test.echo" })).await;
+    res.assert_status(202);
+    assert!(res.header("idempotency-replayed").is_none());
+    assert_eq!(jobs_of_kind(&app, "test.echo").await, 1);
+}

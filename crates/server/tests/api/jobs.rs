@@ -293,3 +293,36 @@ async fn several_instances_never_run_a_job_twice() {
     assert_eq!(runs.len(), 40);
     assert!(runs.values().all(|n| *n == 1), "{runs:?}");
 }
+
+#[tokio::test]
+async fn a_job_cancelled_between_retries_ends_cancelled() {
+    let app = spawn_app_with_fixtures().await;
+    let id = enqueue(
+        &app,
+        json!({ "kind": "test.flaky", "payload": { "succeed_on": 100 }, "max_attempts": 25 }),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let job = app.get(&format!("/test/jobs/{id}")).await.ok(200);
+        if job["attempts"].as_i64().unwrap() >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never retried: {job}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.post_json(&format!("/test/jobs/{id}/cancel"), &json!({}))
+        .await
+        .ok(202);
+    let job = wait_for(&app, &id, &["cancelled", "succeeded", "failed"]).await;
+    assert_eq!(job["status"], "cancelled");
+    let attempts = job["attempts"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = app.get(&format!("/test/jobs/{id}")).await.ok(200);
+    assert_eq!(later["status"], "cancelled");
+    assert_eq!(
+        later["attempts"].as_i64().unwrap(),
+        attempts,
+        "it never ran again"
+    );
+}

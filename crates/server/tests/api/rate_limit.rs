@@ -111,6 +111,24 @@ async fn credential_endpoints_spend_a_stricter_budget_of_their_own() {
 }
 
 #[tokio::test]
+async fn percent_encoding_a_credential_path_does_not_escape_its_bucket() {
+    let app = spawn_app_with(
+        TestOptions::default()
+            .with_fixtures()
+            .env("RATE_LIMIT_AUTH", "6/min,burst=2"),
+    )
+    .await;
+    for path in ["/api/auth/login", "/api/auth/logi%6E"] {
+        let res = app.send(app.request(Method::POST, path)).await;
+        assert_ne!(res.status, 429, "{path}");
+    }
+    let res = app
+        .send(app.request(Method::POST, "/api/auth/%6Cogin"))
+        .await;
+    res.error(429, "RATE_LIMITED");
+}
+
+#[tokio::test]
 async fn with_redis_several_instances_share_one_budget() {
     let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
         eprintln!("skipped: set TEST_REDIS_URL to run the shared-budget test (.ci/run does)");

@@ -167,3 +167,46 @@ async fn no_rejection_answers_in_plain_text() {
         assert!(body["error"]["code"].is_string(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn nul_characters_are_a_422_on_every_database() {
+    let app = spawn_app_with_fixtures().await;
+    let res = app.get("/test/events?action=bad%00value").await;
+    assert_eq!(
+        res.field_error("action"),
+        ["must not contain NUL characters"]
+    );
+    let res = app
+        .post_json(
+            "/test/echo",
+            &json!({ "name": "a\u{0}b", "email": "a@b.fr", "count": 1 }),
+        )
+        .await;
+    assert_eq!(res.field_error("name"), ["must not contain NUL characters"]);
+}
+
+#[tokio::test]
+async fn a_rewritten_error_stays_readable_when_compressed() {
+    use std::io::Read;
+    let app = spawn_app_with_fixtures().await;
+    // web::Bytes over its limit: the framework answers in plain text, we rewrite it.
+    let res = app
+        .send(
+            app.request(Method::POST, "/test/files?name=big.bin")
+                .header("Accept-Encoding", "gzip")
+                .body(vec![0u8; 2 * 1024 * 1024]),
+        )
+        .await;
+    assert_eq!(res.status, 413);
+    let body = if res.header("content-encoding") == Some("gzip") {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(res.body.as_ref())
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    } else {
+        String::from_utf8(res.body.to_vec()).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["error"]["code"], "PAYLOAD_TOO_LARGE");
+}

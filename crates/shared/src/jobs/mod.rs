@@ -5,8 +5,10 @@
 //! - [`runner::JobRunner`] runs handlers in the server process: it claims one due job at a time
 //!   with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a single atomic `UPDATE … RETURNING`
 //!   under SQLite's write lock), renews the lease while the handler runs, retries failures with
-//!   exponential backoff, and takes over jobs whose worker died once their lease expires — so
-//!   several instances never run one job twice, and a restart resumes what was pending.
+//!   exponential backoff, and takes over jobs whose worker died once their lease expires. While a
+//!   lease holds no other worker (in this instance or another) runs the job; delivery overall is
+//!   at least once (a job whose worker died runs again), so handlers are idempotent. A restart
+//!   resumes what was pending. Leases compare the instances' clocks: keep them in sync (NTP).
 //! - Handlers report progress (percent + message) and log lines, readable with [`status`].
 //!
 //! Why not apalis (the library the stack suggests)? Its SQL storages push through their own
@@ -222,40 +224,55 @@ pub enum CancelOutcome {
     AlreadyFinished(JobStatus),
 }
 
-/// Cancel a job.
+/// Cancel a job: one statement, so the job cannot move between "queued" and "running" under
+/// the request.
 ///
 /// # Errors
 /// Database errors; `Ok(None)` when there is no such job.
 pub async fn cancel(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<CancelOutcome>, DbErr> {
+    let backend = db.get_database_backend();
     let now = Utc::now();
-    let queued = job::Entity::update_many()
-        .col_expr(job::Column::Status, JobStatus::Cancelled.as_str().into())
-        .col_expr(job::Column::CancelRequested, true.into())
-        .col_expr(job::Column::FinishedAt, now.into())
-        .col_expr(job::Column::UpdatedAt, now.into())
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(JobStatus::Queued))
-        .exec(db)
+    let queued = JobStatus::Queued.as_str();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut bind = |value: sea_orm::Value| {
+        values.push(value);
+        placeholder(backend, values.len())
+    };
+    let sql = format!(
+        "UPDATE jobs SET cancel_requested = {yes}, \
+           status = CASE WHEN status = {q1} THEN {cancelled} ELSE status END, \
+           finished_at = CASE WHEN status = {q2} THEN {now1} ELSE finished_at END, \
+           updated_at = {now2} \
+         WHERE id = {id} AND status IN ({q3}, {running}) RETURNING status",
+        yes = bind(true.into()),
+        q1 = bind(queued.into()),
+        cancelled = bind(JobStatus::Cancelled.as_str().into()),
+        q2 = bind(queued.into()),
+        now1 = bind(now.into()),
+        now2 = bind(now.into()),
+        id = bind(id.into()),
+        q3 = bind(queued.into()),
+        running = bind(JobStatus::Running.as_str().into()),
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    if queued.rows_affected == 1 {
-        log(db, id, "warn", "cancelled before it started").await?;
-        return Ok(Some(CancelOutcome::Cancelled));
+    match row {
+        Some(row) => {
+            let status: String = row.try_get("", "status")?;
+            if status == JobStatus::Cancelled.as_str() {
+                log(db, id, "warn", "cancelled before it started").await?;
+                Ok(Some(CancelOutcome::Cancelled))
+            } else {
+                log(db, id, "warn", "cancellation requested").await?;
+                Ok(Some(CancelOutcome::Requested))
+            }
+        }
+        None => Ok(job::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|job| CancelOutcome::AlreadyFinished(job.status))),
     }
-    let running = job::Entity::update_many()
-        .col_expr(job::Column::CancelRequested, true.into())
-        .col_expr(job::Column::UpdatedAt, now.into())
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(JobStatus::Running))
-        .exec(db)
-        .await?;
-    if running.rows_affected == 1 {
-        log(db, id, "warn", "cancellation requested").await?;
-        return Ok(Some(CancelOutcome::Requested));
-    }
-    Ok(job::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(|job| CancelOutcome::AlreadyFinished(job.status)))
 }
 
 /// Append a log line to a job.

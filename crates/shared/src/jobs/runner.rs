@@ -1,16 +1,20 @@
 //! Workers that run queued jobs inside the server process.
+//!
+//! Delivery is at least once: a job whose lease expires (its worker died or stalled) runs again,
+//! so handlers must be idempotent. While a lease holds, no other worker runs the job: every claim
+//! gets its own lock token, and a worker that lost its lease stops touching the row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::FutureExt;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    Statement, Value as SqlValue,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    Value as SqlValue,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -26,7 +30,8 @@ use super::{log, placeholder};
 /// Why a handler did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// Worth another attempt (after a backoff) while attempts remain.
+    /// Worth another attempt (after a backoff) while attempts remain. The message is shown to
+    /// whoever reads the job's status: keep internals (SQL, paths) out of it.
     #[error("{0}")]
     Retryable(String),
     /// Will never succeed (bad payload, missing data): fail now.
@@ -38,8 +43,10 @@ pub enum JobError {
 }
 
 impl From<DbErr> for JobError {
+    /// The cause goes to the server log; the job keeps a message fit for its readers.
     fn from(err: DbErr) -> Self {
-        Self::Retryable(format!("database error: {err}"))
+        tracing::warn!(error = %err, "database error in a job");
+        Self::Retryable("temporary database error".to_owned())
     }
 }
 
@@ -90,7 +97,8 @@ pub struct JobContext {
     pub attempt: i32,
     pub max_attempts: i32,
     db: DatabaseConnection,
-    worker_id: String,
+    /// This claim's lock token: only the holder may update the row.
+    lock: String,
     cancelled: Arc<AtomicBool>,
     /// The handler saw a stop request (so its result may be partial).
     observed_stop: AtomicBool,
@@ -135,7 +143,7 @@ impl JobContext {
             )
             .col_expr(job::Column::UpdatedAt, Utc::now().into())
             .filter(job::Column::Id.eq(self.id))
-            .filter(job::Column::LockedBy.eq(self.worker_id.as_str()))
+            .filter(job::Column::LockedBy.eq(self.lock.as_str()))
             .exec(&self.db)
             .await
             .map(|_| ())
@@ -165,6 +173,9 @@ pub struct RunnerConfig {
     pub shutdown_grace: Duration,
 }
 
+/// Claims currently held by this process: `(job id, lock token)`.
+type Held = Arc<Mutex<HashSet<(Uuid, String)>>>;
+
 /// Runs jobs from the queue.
 pub struct JobRunner {
     db: DatabaseConnection,
@@ -173,13 +184,15 @@ pub struct JobRunner {
     worker_id: String,
 }
 
-/// Handle to stop a started runner.
+/// Handle to stop a started runner. Dropping it also stops the workers (without the grace
+/// period or the hand-back).
 pub struct RunnerHandle {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     db: DatabaseConnection,
     worker_id: String,
     grace: Duration,
+    held: Held,
 }
 
 impl RunnerHandle {
@@ -187,15 +200,21 @@ impl RunnerHandle {
     /// still running back to the queue (without spending an attempt) for another worker.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let mut tasks = self.tasks;
         let deadline = tokio::time::Instant::now() + self.grace;
-        for task in &mut tasks {
-            if tokio::time::timeout_at(deadline, &mut *task).await.is_err() {
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
                 task.abort();
             }
         }
-        if let Err(err) = requeue_owned(&self.db, &self.worker_id).await {
-            tracing::warn!(error = %err, "could not hand running jobs back to the queue");
+        let held: Vec<(Uuid, String)> = self
+            .held
+            .lock()
+            .map(|h| h.iter().cloned().collect())
+            .unwrap_or_default();
+        for (id, lock) in held {
+            if let Err(err) = hand_back(&self.db, id, &lock).await {
+                tracing::warn!(job_id = %id, error = %err, "could not hand a job back to the queue");
+            }
         }
     }
 
@@ -203,7 +222,7 @@ impl RunnerHandle {
     /// another worker takes them over.
     pub fn abort(self) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
+        for task in &self.tasks {
             task.abort();
         }
     }
@@ -224,10 +243,28 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
     capped.mul_f64(jitter)
 }
 
-/// Hand one job back to the queue without spending its attempt.
-async fn requeue_one(db: &DatabaseConnection, id: Uuid, worker_id: &str) -> Result<(), DbErr> {
+/// Release a claim without spending its attempt (shutdown): back to the queue, or cancelled if
+/// a cancellation arrived meanwhile.
+async fn hand_back(db: &DatabaseConnection, id: Uuid, lock: &str) -> Result<(), DbErr> {
     let now = Utc::now();
-    job::Entity::update_many()
+    let cancelled = job::Entity::update_many()
+        .col_expr(job::Column::Status, JobStatus::Cancelled.as_str().into())
+        .col_expr(job::Column::LockedBy, Option::<String>::None.into())
+        .col_expr(
+            job::Column::LockedUntil,
+            Option::<chrono::DateTime<Utc>>::None.into(),
+        )
+        .col_expr(job::Column::FinishedAt, now.into())
+        .col_expr(job::Column::UpdatedAt, now.into())
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::LockedBy.eq(lock))
+        .filter(job::Column::CancelRequested.eq(true))
+        .exec(db)
+        .await?;
+    if cancelled.rows_affected == 1 {
+        return log(db, id, "warn", "cancelled while the server shut down").await;
+    }
+    let requeued = job::Entity::update_many()
         .col_expr(job::Column::Status, JobStatus::Queued.as_str().into())
         .col_expr(job::Column::LockedBy, Option::<String>::None.into())
         .col_expr(
@@ -240,36 +277,13 @@ async fn requeue_one(db: &DatabaseConnection, id: Uuid, worker_id: &str) -> Resu
         )
         .col_expr(job::Column::UpdatedAt, now.into())
         .filter(job::Column::Id.eq(id))
-        .filter(job::Column::LockedBy.eq(worker_id))
+        .filter(job::Column::LockedBy.eq(lock))
         .exec(db)
         .await?;
-    log(db, id, "warn", "handed back to the queue at shutdown").await
-}
-
-async fn requeue_owned(db: &DatabaseConnection, worker_id: &str) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "UPDATE jobs SET status = {q}, locked_by = NULL, locked_until = NULL, \
-         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = {now} \
-         WHERE locked_by = {me} AND status = {running}",
-        q = placeholder(backend, 1),
-        now = placeholder(backend, 2),
-        me = placeholder(backend, 3),
-        running = placeholder(backend, 4),
-    );
-    let result = db
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                JobStatus::Queued.as_str().into(),
-                Utc::now().into(),
-                worker_id.into(),
-                JobStatus::Running.as_str().into(),
-            ],
-        ))
-        .await?;
-    Ok(result.rows_affected())
+    if requeued.rows_affected == 1 {
+        log(db, id, "warn", "handed back to the queue at shutdown").await?;
+    }
+    Ok(())
 }
 
 fn lease_until(lease: Duration) -> chrono::DateTime<Utc> {
@@ -282,7 +296,7 @@ fn lease_until(lease: Duration) -> chrono::DateTime<Utc> {
 /// database write lock, so it is atomic with respect to every other writer.
 async fn claim(
     db: &DatabaseConnection,
-    worker_id: &str,
+    lock: &str,
     kinds: &[String],
     lease: Duration,
 ) -> Result<Option<job::Model>, DbErr> {
@@ -298,7 +312,7 @@ async fn claim(
         "status = {}, locked_by = {}, locked_until = {}, attempts = attempts + 1, \
          started_at = COALESCE(started_at, {}), updated_at = {}",
         bind(JobStatus::Running.as_str().into()),
-        bind(worker_id.into()),
+        bind(lock.into()),
         bind(lease_until(lease).into()),
         bind(now.into()),
         bind(now.into()),
@@ -318,14 +332,14 @@ async fn claim(
         .map(|kind| bind(kind.as_str().into()))
         .collect::<Vec<_>>()
         .join(", ");
-    let lock = if backend == DbBackend::Postgres {
+    let lock_clause = if backend == DbBackend::Postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
     let sql = format!(
         "UPDATE jobs SET {set} WHERE id = (SELECT id FROM jobs WHERE {due} AND kind IN ({kind_list}) \
-         ORDER BY priority DESC, run_at ASC, id ASC LIMIT 1{lock}) RETURNING *"
+         ORDER BY priority DESC, run_at ASC, id ASC LIMIT 1{lock_clause}) RETURNING *"
     );
     job::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
@@ -333,21 +347,44 @@ async fn claim(
         .await
 }
 
-/// Jobs whose lease expired on their last allowed attempt: their worker died for good.
-async fn fail_exhausted(db: &DatabaseConnection) -> Result<u64, DbErr> {
+/// Finish what nobody will finish: running jobs whose lease expired and that were cancelled or
+/// are out of attempts, and queued jobs that were cancelled.
+async fn reap(db: &DatabaseConnection) -> Result<(), DbErr> {
     let now = Utc::now();
     let stale = job::Entity::find()
-        .filter(job::Column::Status.eq(JobStatus::Running))
-        .filter(job::Column::LockedUntil.lt(now))
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(job::Column::Status.eq(JobStatus::Running))
+                        .add(job::Column::LockedUntil.lt(now)),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(job::Column::Status.eq(JobStatus::Queued))
+                        .add(job::Column::CancelRequested.eq(true)),
+                ),
+        )
         .all(db)
-        .await?
-        .into_iter()
-        .filter(|j| j.attempts >= j.max_attempts)
-        .collect::<Vec<_>>();
-    let mut failed = 0;
+        .await?;
     for job in stale {
-        let result = job::Entity::update_many()
-            .col_expr(job::Column::Status, JobStatus::Failed.as_str().into())
+        let (status, error, message) = if job.cancel_requested {
+            (
+                JobStatus::Cancelled,
+                None,
+                "cancelled; its worker had stopped",
+            )
+        } else if job.attempts >= job.max_attempts {
+            (
+                JobStatus::Failed,
+                Some("its worker stopped on the last attempt".to_owned()),
+                "worker lost on the last attempt; job failed",
+            )
+        } else {
+            continue;
+        };
+        let mut update = job::Entity::update_many()
+            .col_expr(job::Column::Status, status.as_str().into())
             .col_expr(job::Column::LockedBy, Option::<String>::None.into())
             .col_expr(
                 job::Column::LockedUntil,
@@ -355,34 +392,28 @@ async fn fail_exhausted(db: &DatabaseConnection) -> Result<u64, DbErr> {
             )
             .col_expr(job::Column::FinishedAt, now.into())
             .col_expr(job::Column::UpdatedAt, now.into())
-            .col_expr(
-                job::Column::LastError,
-                Some("its worker stopped on the last attempt".to_owned()).into(),
-            )
             .filter(job::Column::Id.eq(job.id))
-            .filter(job::Column::Status.eq(JobStatus::Running))
-            .filter(job::Column::LockedUntil.lt(now))
-            .exec(db)
-            .await?;
-        if result.rows_affected == 1 {
-            failed += 1;
-            log(
-                db,
-                job.id,
-                "error",
-                "worker lost on the last attempt; job failed",
-            )
-            .await?;
+            .filter(job::Column::Status.eq(job.status));
+        if let Some(error) = error {
+            update = update.col_expr(job::Column::LastError, Some(error).into());
+        }
+        // Only if nobody renewed or changed it since we looked.
+        update = match &job.locked_by {
+            Some(lock) => update.filter(job::Column::LockedBy.eq(lock.as_str())),
+            None => update.filter(job::Column::LockedBy.is_null()),
+        };
+        if update.exec(db).await?.rows_affected == 1 {
+            log(db, job.id, "warn", message).await?;
         }
     }
-    Ok(failed)
+    Ok(())
 }
 
-/// Renew our lease; `Ok(Some(cancel_requested))`, or `Ok(None)` if the job is no longer ours.
+/// Renew the lease; `Ok(Some(cancel_requested))`, or `Ok(None)` if the claim is no longer ours.
 async fn heartbeat(
     db: &DatabaseConnection,
     id: Uuid,
-    worker_id: &str,
+    lock: &str,
     lease: Duration,
 ) -> Result<Option<bool>, DbErr> {
     let now = Utc::now();
@@ -390,7 +421,7 @@ async fn heartbeat(
         .col_expr(job::Column::LockedUntil, lease_until(lease).into())
         .col_expr(job::Column::UpdatedAt, now.into())
         .filter(job::Column::Id.eq(id))
-        .filter(job::Column::LockedBy.eq(worker_id))
+        .filter(job::Column::LockedBy.eq(lock))
         .filter(job::Column::Status.eq(JobStatus::Running))
         .exec(db)
         .await?;
@@ -413,7 +444,7 @@ enum Outcome {
 async fn finish(
     db: &DatabaseConnection,
     job: &job::Model,
-    worker_id: &str,
+    lock: &str,
     outcome: Outcome,
     retry_base: Duration,
 ) -> Result<(), DbErr> {
@@ -474,7 +505,7 @@ async fn finish(
     };
     let result = update
         .filter(job::Column::Id.eq(job.id))
-        .filter(job::Column::LockedBy.eq(worker_id))
+        .filter(job::Column::LockedBy.eq(lock))
         .exec(db)
         .await?;
     if result.rows_affected == 0 {
@@ -503,6 +534,7 @@ impl JobRunner {
         let kinds = Arc::new(self.registry.kinds());
         let registry = Arc::new(self.registry);
         let config = Arc::new(self.config);
+        let held: Held = Arc::new(Mutex::new(HashSet::new()));
         let mut tasks = Vec::new();
         if !kinds.is_empty() {
             for slot in 0..config.concurrency {
@@ -513,6 +545,7 @@ impl JobRunner {
                     config: Arc::clone(&config),
                     worker_id: self.worker_id.clone(),
                     shutdown: watcher.clone(),
+                    held: Arc::clone(&held),
                     reaper: slot == 0,
                 };
                 tasks.push(tokio::spawn(worker.run()));
@@ -530,6 +563,7 @@ impl JobRunner {
             db: self.db,
             worker_id: self.worker_id,
             grace: config.shutdown_grace,
+            held,
         }
     }
 }
@@ -543,6 +577,24 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Removes a claim from the held set when dropped (however `execute` ends).
+struct Holding<'a> {
+    held: &'a Held,
+    claim: (Uuid, String),
+    released: bool,
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        // An aborted execution keeps its entry, so a shutdown still hands the job back.
+        if self.released
+            && let Ok(mut held) = self.held.lock()
+        {
+            held.remove(&self.claim);
+        }
+    }
+}
+
 struct Worker {
     db: DatabaseConnection,
     registry: Arc<JobRegistry>,
@@ -550,24 +602,31 @@ struct Worker {
     config: Arc<RunnerConfig>,
     worker_id: String,
     shutdown: watch::Receiver<bool>,
-    /// One loop per process also fails jobs whose worker died on their last attempt.
+    held: Held,
+    /// One loop per process also finishes jobs nobody else will (see [`reap`]).
     reaper: bool,
 }
 
 impl Worker {
+    fn stopping(&self) -> bool {
+        // A dropped handle (closed channel) means stop too.
+        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
+    }
+
     async fn run(mut self) {
         loop {
-            if *self.shutdown.borrow() {
+            if self.stopping() {
                 break;
             }
             if self.reaper
-                && let Err(err) = fail_exhausted(&self.db).await
+                && let Err(err) = reap(&self.db).await
             {
                 tracing::warn!(error = %err, "job reaper failed");
             }
-            match claim(&self.db, &self.worker_id, &self.kinds, self.config.lease).await {
+            let lock = format!("{}#{}", self.worker_id, Uuid::now_v7());
+            match claim(&self.db, &lock, &self.kinds, self.config.lease).await {
                 Ok(Some(job)) => {
-                    self.execute(job).await;
+                    self.execute(job, lock).await;
                     continue;
                 }
                 Ok(None) => {}
@@ -575,14 +634,26 @@ impl Worker {
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = self.shutdown.changed() => {}
+                changed = self.shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
     }
 
-    async fn execute(&mut self, job: job::Model) {
+    async fn execute(&self, job: job::Model, lock: String) {
         let Some(handler) = self.registry.handlers.get(&job.kind).cloned() else {
             return;
+        };
+        if let Ok(mut held) = self.held.lock() {
+            held.insert((job.id, lock.clone()));
+        }
+        let mut holding = Holding {
+            held: &self.held,
+            claim: (job.id, lock.clone()),
+            released: false,
         };
         let span =
             tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
@@ -595,7 +666,7 @@ impl Worker {
             attempt: job.attempts,
             max_attempts: job.max_attempts,
             db: self.db.clone(),
-            worker_id: self.worker_id.clone(),
+            lock: lock.clone(),
             cancelled: Arc::clone(&cancelled),
             observed_stop: AtomicBool::new(false),
         };
@@ -615,9 +686,9 @@ impl Worker {
 
         // Renew the lease (and watch for cancellation) while the handler runs. The guard stops
         // the heartbeat whenever this future ends, including when the worker is aborted.
-        let _beat = AbortOnDrop({
+        let beat = AbortOnDrop({
             let db = self.db.clone();
-            let worker_id = self.worker_id.clone();
+            let lock = lock.clone();
             let lease = self.config.lease;
             let cancelled = Arc::clone(&cancelled);
             let lost = Arc::clone(&lost);
@@ -627,15 +698,21 @@ impl Worker {
                 .min(Duration::from_secs(1))
                 .max(Duration::from_millis(20));
             tokio::spawn(async move {
+                let mut stop_seen = false;
                 loop {
-                    tokio::select! {
-                        () = tokio::time::sleep(every) => {}
-                        _ = shutdown.changed() => {
-                            // Ask the handler to stop; the runner hands the job back if it does not.
-                            cancelled.store(true, Ordering::Relaxed);
+                    if stop_seen {
+                        tokio::time::sleep(every).await;
+                    } else {
+                        tokio::select! {
+                            () = tokio::time::sleep(every) => {}
+                            _ = shutdown.changed() => {
+                                // Ask the handler to stop; the runner hands the job back.
+                                stop_seen = true;
+                                cancelled.store(true, Ordering::Relaxed);
+                            }
                         }
                     }
-                    match heartbeat(&db, id, &worker_id, lease).await {
+                    match heartbeat(&db, id, &lock, lease).await {
                         Ok(Some(cancel)) => {
                             if cancel {
                                 cancelled.store(true, Ordering::Relaxed);
@@ -655,32 +732,36 @@ impl Worker {
         let result = AssertUnwindSafe(handler.run(&ctx).instrument(span))
             .catch_unwind()
             .await;
-        drop(_beat);
+        drop(beat);
 
         if lost.load(Ordering::Relaxed) {
             tracing::warn!(job_id = %job.id, "lease lost while running; the result is dropped");
+            holding.released = true;
             return;
         }
-        let shutting_down = *self.shutdown.borrow();
-        let cancel_requested = job::Entity::find_by_id(job.id)
-            .one(&self.db)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|j| j.cancel_requested);
-        let stopped_for_shutdown = shutting_down
+        let cancel_requested = match job::Entity::find_by_id(job.id).one(&self.db).await {
+            Ok(row) => row.is_some_and(|j| j.cancel_requested),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the job back");
+                false
+            }
+        };
+        let stopped_for_shutdown = self.stopping()
             && !cancel_requested
             && (ctx.observed_stop.load(Ordering::Relaxed)
                 || matches!(result, Ok(Err(JobError::Cancelled))));
         if stopped_for_shutdown {
             // Stopped for a shutdown, not by a user: hand it back for the next worker.
-            if let Err(err) = requeue_one(&self.db, job.id, &self.worker_id).await {
+            if let Err(err) = hand_back(&self.db, job.id, &lock).await {
                 tracing::warn!(error = %err, "could not requeue a job at shutdown");
             }
+            holding.released = true;
             return;
         }
         let outcome = match result {
+            // A cancelled job ends cancelled whatever the handler answered.
             Ok(Ok(value)) if cancel_requested => Outcome::Cancelled(value),
+            _ if cancel_requested => Outcome::Cancelled(None),
             Ok(Ok(value)) => Outcome::Succeeded(value),
             Ok(Err(JobError::Cancelled)) => Outcome::Cancelled(None),
             Ok(Err(JobError::Retryable(e))) => Outcome::Retry(e),
@@ -690,20 +771,17 @@ impl Worker {
                     .downcast_ref::<&str>()
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "handler panicked".to_owned());
-                Outcome::Retry(format!("panic: {message}"))
+                    .unwrap_or_default();
+                tracing::error!(job_id = %job.id, panic = %message, "job handler panicked");
+                Outcome::Retry("the handler crashed".to_owned())
             }
         };
-        if let Err(err) = finish(
-            &self.db,
-            &job,
-            &self.worker_id,
-            outcome,
-            self.config.retry_base,
-        )
-        .await
-        {
-            tracing::error!(job_id = %job.id, error = %err, "could not record a job's outcome");
+        match finish(&self.db, &job, &lock, outcome, self.config.retry_base).await {
+            Ok(()) => holding.released = true,
+            Err(err) => {
+                // Keep the claim listed: a shutdown will hand it back; otherwise its lease expires.
+                tracing::error!(job_id = %job.id, error = %err, "could not record a job's outcome");
+            }
         }
     }
 }
