@@ -20,18 +20,12 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 cargo build --release -q -p server
-DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-DATABASE_URL="sqlite://$DATA/presta.db?mode=rwc" REDIS_URL= \
-DATA_DIR="$DATA" PORT="$PORT" RUST_LOG=warn LOG_FORMAT=json \
-  RATE_LIMIT_DEFAULT="100000000/min,burst=10000000" RATE_LIMIT_AUTH="100000000/min,burst=10000000" \
-  ./target/release/presta >"$OUT/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 60); do
-  curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+# shellcheck source=../scripts/lib.sh
+. scripts/lib.sh
+trap stop_presta EXIT
+start_presta ./target/release/presta "$OUT/server.log"
+PORT=$PRESTA_PORT
+SERVER=$PRESTA_PID
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 scenario() {

@@ -26,24 +26,17 @@ if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/st" --version | grep -q "$VERSION"; t
 fi
 
 cargo build -q -p server
-DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# Everything explicit: a developer's .env must not point the fuzzer at a real database.
-DATABASE_URL="${FUZZ_DATABASE_URL:-sqlite://$DATA/presta.db?mode=rwc}" REDIS_URL= \
-DATA_DIR="$DATA" PORT="$PORT" RUST_LOG=warn LOG_FORMAT=json \
-  RATE_LIMIT_DEFAULT="600000/min,burst=100000" RATE_LIMIT_AUTH="600000/min,burst=100000" \
-  ./target/debug/presta >"$OUT/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 60); do
-  curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
-  sleep 0.5
-done
-if ! curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null; then
-  echo "!! the server did not become ready:"; tail -n 40 "$OUT/server.log"; exit 1
-fi
+# shellcheck source=lib.sh
+. scripts/lib.sh
+trap stop_presta EXIT
+start_presta ./target/debug/presta "$OUT/server.log" "${FUZZ_DATABASE_URL:-}"
+PORT=$PRESTA_PORT
+# Authenticated as a superadmin through a personal access token, so authenticated routes are
+# exercised beyond their 401 (schemathesis' ignored_auth check still sends them without it).
+PAT=$(presta_admin_pat)
 
 "$VENV/bin/st" --no-color run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
+  -H "Authorization: Bearer $PAT" \
   --checks all --workers 2 --max-examples "${FUZZ_MAX_EXAMPLES:-100}" --seed 20261121 \
   --request-timeout 10 2>&1 | tee "$OUT/schemathesis.log" | tail -n 25
 

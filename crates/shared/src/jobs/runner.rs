@@ -243,19 +243,24 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
     capped.mul_f64(jitter)
 }
 
-/// Release a claim without spending its attempt (shutdown): back to the queue, or cancelled if
-/// a cancellation arrived meanwhile.
-async fn hand_back(db: &DatabaseConnection, id: Uuid, lock: &str) -> Result<(), DbErr> {
-    let now = Utc::now();
-    let cancelled = job::Entity::update_many()
-        .col_expr(job::Column::Status, JobStatus::Cancelled.as_str().into())
+/// An update that releases the claim (no lock holder, no lease) and stamps `updated_at`.
+fn unlocked(now: chrono::DateTime<Utc>) -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
         .col_expr(job::Column::LockedBy, Option::<String>::None.into())
         .col_expr(
             job::Column::LockedUntil,
             Option::<chrono::DateTime<Utc>>::None.into(),
         )
-        .col_expr(job::Column::FinishedAt, now.into())
         .col_expr(job::Column::UpdatedAt, now.into())
+}
+
+/// Release a claim without spending its attempt (shutdown): back to the queue, or cancelled if
+/// a cancellation arrived meanwhile.
+async fn hand_back(db: &DatabaseConnection, id: Uuid, lock: &str) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let cancelled = unlocked(now)
+        .col_expr(job::Column::Status, JobStatus::Cancelled.as_str().into())
+        .col_expr(job::Column::FinishedAt, now.into())
         .filter(job::Column::Id.eq(id))
         .filter(job::Column::LockedBy.eq(lock))
         .filter(job::Column::CancelRequested.eq(true))
@@ -264,18 +269,12 @@ async fn hand_back(db: &DatabaseConnection, id: Uuid, lock: &str) -> Result<(), 
     if cancelled.rows_affected == 1 {
         return log(db, id, "warn", "cancelled while the server shut down").await;
     }
-    let requeued = job::Entity::update_many()
+    let requeued = unlocked(now)
         .col_expr(job::Column::Status, JobStatus::Queued.as_str().into())
-        .col_expr(job::Column::LockedBy, Option::<String>::None.into())
-        .col_expr(
-            job::Column::LockedUntil,
-            Option::<chrono::DateTime<Utc>>::None.into(),
-        )
         .col_expr(
             job::Column::Attempts,
             sea_orm::ExprTrait::sub(sea_orm::sea_query::Expr::col(job::Column::Attempts), 1),
         )
-        .col_expr(job::Column::UpdatedAt, now.into())
         .filter(job::Column::Id.eq(id))
         .filter(job::Column::LockedBy.eq(lock))
         .exec(db)
@@ -383,15 +382,9 @@ async fn reap(db: &DatabaseConnection) -> Result<(), DbErr> {
         } else {
             continue;
         };
-        let mut update = job::Entity::update_many()
+        let mut update = unlocked(now)
             .col_expr(job::Column::Status, status.as_str().into())
-            .col_expr(job::Column::LockedBy, Option::<String>::None.into())
-            .col_expr(
-                job::Column::LockedUntil,
-                Option::<chrono::DateTime<Utc>>::None.into(),
-            )
             .col_expr(job::Column::FinishedAt, now.into())
-            .col_expr(job::Column::UpdatedAt, now.into())
             .filter(job::Column::Id.eq(job.id))
             .filter(job::Column::Status.eq(job.status));
         if let Some(error) = error {
@@ -449,13 +442,7 @@ async fn finish(
     retry_base: Duration,
 ) -> Result<(), DbErr> {
     let now = Utc::now();
-    let mut update = job::Entity::update_many()
-        .col_expr(job::Column::LockedBy, Option::<String>::None.into())
-        .col_expr(
-            job::Column::LockedUntil,
-            Option::<chrono::DateTime<Utc>>::None.into(),
-        )
-        .col_expr(job::Column::UpdatedAt, now.into());
+    let mut update = unlocked(now);
     let (level, message) = match &outcome {
         Outcome::Succeeded(result) => {
             update = update
