@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_audit_log;
 mod m20261121_000002_create_idempotency_keys;
 mod m20261121_000003_create_jobs;
+mod m20261122_000001_create_identity;
+mod m20261122_000002_create_outbox_emails;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_audit_log::Migration),
             Box::new(m20261121_000002_create_idempotency_keys::Migration),
             Box::new(m20261121_000003_create_jobs::Migration),
+            Box::new(m20261122_000001_create_identity::Migration),
+            Box::new(m20261122_000002_create_outbox_emails::Migration),
         ]
     }
 }

@@ -3,7 +3,19 @@
 //! Entities are the database's shape only: request DTOs never deserialize into them, so a
 //! client cannot set an id, an owner or a role by naming the column.
 
+pub mod api_token;
 pub mod audit_log;
+pub mod auth_token;
+pub mod company;
 pub mod idempotency_key;
 pub mod job;
 pub mod job_log;
+pub mod outbox_email;
+pub mod recovery_code;
+pub mod refresh_token;
+pub mod role;
+pub mod session;
+pub mod two_factor_challenge;
+pub mod user;
+
+pub use role::Role;

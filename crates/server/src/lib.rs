@@ -19,6 +19,7 @@ use actix_web::{App, HttpServer, http, web};
 use sea_orm::DatabaseConnection;
 use shared::config::Config;
 use shared::jobs::{JobHandler, JobRegistry, JobRunner, RunnerConfig, RunnerHandle};
+use shared::mailer::Mailer;
 use shared::rate_limit::{RateLimit, RateLimitPolicy, RateLimiter, RedisStore};
 use shared::request::RequestContextMiddleware;
 use shared::storage::Storage;
@@ -44,13 +45,16 @@ pub struct Extensions {
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
-        .service(metrics::prometheus_metrics);
+        .service(metrics::prometheus_metrics)
+        .configure(auth::routes);
 }
 
 /// Job handlers of the product.
 #[must_use]
-pub fn job_registry() -> JobRegistry {
-    JobRegistry::new()
+pub fn job_registry(mailer: &Arc<Mailer>) -> JobRegistry {
+    let mut registry = JobRegistry::new();
+    registry.register(shared::mailer::SEND_JOB, mailer.job());
+    registry
 }
 
 /// The OpenAPI document of the product (what `presta openapi` prints and CI compares with
@@ -80,6 +84,7 @@ pub struct Application {
     server: Server,
     runner: Option<RunnerHandle>,
     db: DatabaseConnection,
+    bootstrapped: Option<auth::bootstrap::Bootstrapped>,
 }
 
 /// A server running in the background (tests): stop it gracefully or crash it.
@@ -118,7 +123,8 @@ impl RunningApp {
 }
 
 async fn rate_limiter(config: &Config) -> anyhow::Result<Arc<RateLimiter>> {
-    let policy = RateLimitPolicy::new(config.rate_limit_default, config.rate_limit_auth);
+    let policy = RateLimitPolicy::new(config.rate_limit_default, config.rate_limit_auth)
+        .with_auth_paths(auth::CREDENTIAL_PATHS);
     let limiter = match &config.redis_url {
         Some(url) => {
             let store = RedisStore::connect(url, &config.redis_prefix)
@@ -196,8 +202,19 @@ impl Application {
         let storage = Storage::from_config(&config)?;
         let limiter = rate_limiter(&config).await?;
         let metrics = Metrics::new()?;
+        let mailer = Arc::new(Mailer::from_config(&config)?);
+        let auth_state = auth::AuthState::from_config(&config)
+            .map_err(|e| anyhow::anyhow!("password hashing set-up failed: {e}"))?;
+        let bootstrapped = auth::bootstrap::ensure_superadmin(&db, &auth_state.hasher, &config)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "creating the first superadmin (ADMIN_EMAIL/ADMIN_PASSWORD): {}",
+                    e.envelope().error.message_with_details()
+                )
+            })?;
 
-        let mut registry = job_registry();
+        let mut registry = job_registry(&mailer);
         for (kind, handler) in &extensions.jobs {
             registry.register(kind.clone(), Arc::clone(handler));
         }
@@ -228,6 +245,7 @@ impl Application {
         let limiter_data = web::Data::new(Arc::clone(&limiter));
         let metrics_data = web::Data::new(metrics.clone());
         let config_data = web::Data::new(config.clone());
+        let auth_data = web::Data::new(auth_state);
         let extra_routes = extensions.routes.clone();
         let trusted = config.trusted_proxies.clone();
         let cors_origins = config.cors_origins.clone();
@@ -243,10 +261,12 @@ impl Application {
         let server = HttpServer::new(move || {
             let extra_routes = extra_routes.clone();
             let app = App::new()
-                // Listed innermost first: a request meets Compress, then the request context,
-                // metrics, CORS and the rate limiter. Compress is outermost so it encodes the
-                // final bytes, including error bodies the request context rewrote.
+                // Listed innermost first: a request meets Compress, the request context,
+                // metrics, CORS, authentication (so budgets belong to users) and the rate
+                // limiter. Compress is outermost so it encodes the final bytes, including error
+                // bodies the request context rewrote.
                 .wrap(RateLimit::new(Arc::clone(&limiter)))
+                .wrap(auth::Authenticate)
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
                     cors(&cors_origins),
@@ -260,6 +280,7 @@ impl Application {
                 .app_data(limiter_data.clone())
                 .app_data(metrics_data.clone())
                 .app_data(config_data.clone())
+                .app_data(auth_data.clone())
                 .app_data(readiness.clone())
                 .app_data(route_table.clone())
                 .into_utoipa_app()
@@ -292,6 +313,7 @@ impl Application {
             server,
             runner,
             db,
+            bootstrapped,
         })
     }
 
@@ -303,6 +325,12 @@ impl Application {
     #[must_use]
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The superadmin this start created (its generated password is to be shown once).
+    #[must_use]
+    pub fn bootstrapped(&self) -> Option<&auth::bootstrap::Bootstrapped> {
+        self.bootstrapped.as_ref()
     }
 
     /// Serve until the process is told to stop (SIGINT/SIGTERM), then drain jobs.

@@ -1,6 +1,6 @@
-//! `presta`: serve (default), migrate, print the OpenAPI document.
+//! `presta`: serve (default), migrate, print the OpenAPI document, create accounts.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use server::{Application, migrate, openapi_document, telemetry};
 use shared::config::Config;
 
@@ -15,6 +15,25 @@ struct Cli {
     command: Option<Command>,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Client,
+    Prestataire,
+    Revendeur,
+    Superadmin,
+}
+
+impl From<RoleArg> for entity::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Client => Self::Client,
+            RoleArg::Prestataire => Self::Prestataire,
+            RoleArg::Revendeur => Self::Revendeur,
+            RoleArg::Superadmin => Self::Superadmin,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrations run first). The default.
@@ -23,10 +42,73 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Create a superadmin (active, verified). Without --password one is generated and shown.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Create an account of any role (active, verified), for admin scripts.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The company of a client account (created if no company has this name).
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 fn config() -> anyhow::Result<Config> {
     Config::from_env().map_err(|e| anyhow::anyhow!("configuration error: {e}"))
+}
+
+/// Shown on the terminal, never through the log pipeline.
+#[allow(clippy::print_stdout)]
+fn show(text: &str) {
+    println!("{text}");
+}
+
+async fn create(
+    email: String,
+    password: String,
+    role: entity::Role,
+    company: Option<String>,
+    name: String,
+) -> anyhow::Result<()> {
+    let config = config()?;
+    telemetry::init(&config);
+    migrate::run(&config).await?;
+    let db = shared::db::connect(&config).await?;
+    let hasher = auth::password::PasswordHasher::new()
+        .map_err(|e| anyhow::anyhow!("password hashing set-up failed: {e}"))?;
+    let account = auth::bootstrap::create_account(
+        &db,
+        &hasher,
+        auth::bootstrap::NewAccount {
+            email,
+            password,
+            full_name: name,
+            role,
+            company,
+        },
+        &shared::audit::Actor::system(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.envelope().error.message_with_details()))?;
+    show(&format!(
+        "created {} {} ({})",
+        account.role, account.email, account.id
+    ));
+    Ok(())
 }
 
 #[tokio::main]
@@ -37,10 +119,7 @@ async fn main() -> anyhow::Result<()> {
             let json = openapi_document()
                 .to_pretty_json()
                 .map_err(|e| anyhow::anyhow!("cannot render the OpenAPI document: {e}"))?;
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{json}");
-            }
+            show(&json);
             Ok(())
         }
         Command::Migrate => {
@@ -50,10 +129,56 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::CreateAdmin {
+            email,
+            password,
+            name,
+        } => {
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (shared::crypto::random_token(18), true),
+            };
+            create(
+                email,
+                password.clone(),
+                entity::Role::Superadmin,
+                None,
+                name,
+            )
+            .await?;
+            if generated {
+                show(&format!(
+                    "one-time password (change it after signing in): {password}"
+                ));
+            }
+            Ok(())
+        }
+        Command::CreateUser {
+            email,
+            password,
+            role,
+            company,
+            name,
+        } => {
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("User").to_owned());
+            create(email, password, role.into(), company, name).await
+        }
         Command::Serve => {
             let config = config()?;
             telemetry::init(&config);
             let app = Application::build(config).await?;
+            if let Some(admin) = app.bootstrapped() {
+                match &admin.generated_password {
+                    Some(password) => show(&format!(
+                        "\nFirst start: created the superadmin {} with the one-time password\n\n    {}\n\nSign in and change it (POST /api/auth/change-password).\n",
+                        admin.email, password
+                    )),
+                    None => show(&format!(
+                        "First start: created the superadmin {}",
+                        admin.email
+                    )),
+                }
+            }
             app.run_until_stopped().await?;
             Ok(())
         }

@@ -24,6 +24,7 @@ Authenticate with `Authorization: Bearer <token>`.",
     modifiers(&Security),
     tags(
         (name = "system", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Accounts, sessions, tokens, two-factor authentication"),
     )
 )]
 pub struct ApiDoc;

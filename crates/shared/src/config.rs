@@ -134,6 +134,10 @@ pub struct Config {
     pub job_retry_base: Duration,
     /// Bearer token `/metrics` requires, when set.
     pub metrics_token: Option<SecretString>,
+    /// Where people reach the product (links in e-mails point there).
+    pub public_url: String,
+    /// Sender of the platform's e-mails.
+    pub mail_from: String,
 }
 
 /// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
@@ -202,6 +206,11 @@ impl EncryptionKey {
     #[must_use]
     pub fn bytes(&self) -> &[u8; 32] {
         self.0.expose_secret()
+    }
+
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(std::sync::Arc::new(SecretBox::new(Box::new(bytes))))
     }
 }
 
@@ -506,6 +515,16 @@ impl Config {
             return Err(invalid("JOB_RETRY_BASE_MS", "must be at least 1"));
         }
 
+        let host = get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port: u16 = parse("PORT", get("PORT"), 8080)?;
+        let public_url = get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{host}:{port}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid("PUBLIC_URL", "must start with http:// or https://"));
+        }
+
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let job_workers: usize = parse("JOB_WORKERS", get("JOB_WORKERS"), 2)?;
         let http_workers: usize = parse("HTTP_WORKERS", get("HTTP_WORKERS"), cores)?;
@@ -520,8 +539,8 @@ impl Config {
 
         Ok(Self {
             app_env,
-            host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
-            port: parse("PORT", get("PORT"), 8080)?,
+            host,
+            port,
             http_workers,
             db_max_connections: parse(
                 "DB_MAX_CONNECTIONS",
@@ -533,9 +552,7 @@ impl Config {
             redis_url: get("REDIS_URL"),
             redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "presta".to_owned()),
             jwt_secret: SecretString::from(jwt_secret),
-            encryption_key: EncryptionKey(std::sync::Arc::new(SecretBox::new(Box::new(
-                encryption_key,
-            )))),
+            encryption_key: EncryptionKey::from_bytes(encryption_key),
             smtp_url: get("SMTP_URL").map(SecretString::from),
             s3,
             admin_email: get("ADMIN_EMAIL"),
@@ -565,6 +582,9 @@ impl Config {
             job_lease: Duration::from_secs(job_lease_s),
             job_retry_base: Duration::from_millis(job_retry_ms),
             metrics_token: get("METRICS_TOKEN").map(SecretString::from),
+            public_url,
+            mail_from: get("MAIL_FROM")
+                .unwrap_or_else(|| "Presta <no-reply@presta.local>".to_owned()),
         })
     }
 

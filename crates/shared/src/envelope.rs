@@ -209,6 +209,17 @@ pub struct ErrorBody {
     pub details: Option<Value>,
 }
 
+impl ErrorBody {
+    /// The message followed by the field errors, for a terminal.
+    #[must_use]
+    pub fn message_with_details(&self) -> String {
+        match self.details.as_ref().and_then(|d| d.get("fields")) {
+            Some(fields) => format!("{}: {fields}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 /// `{success: false, error: {code, message, details?}, timestamp}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorEnvelope {

@@ -135,6 +135,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     }
     let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::bad_request(format!("Request body is not valid JSON: {e}")))?;
+    // Request bodies are objects; serde would otherwise accept `[a, b]` for a struct.
+    if !document.is_object() {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
     if let Some(path) = nul_path(&document, "") {
         return Err(AppError::invalid(path, NUL_MESSAGE));
     }
@@ -601,6 +605,12 @@ mod tests {
         assert_eq!(f.fields()["pets[0].name"], vec![NUL_MESSAGE]);
         let f = fields(parse_query::<Filter>("status=%00").unwrap_err());
         assert_eq!(f.fields()["status"], vec![NUL_MESSAGE]);
+    }
+
+    #[test]
+    fn a_body_must_be_an_object() {
+        let f = fields(parse_json::<Person>(br#"["a@b.c", 3]"#).unwrap_err());
+        assert_eq!(f.fields()["body"], vec!["must be a JSON object"]);
     }
 
     #[test]

@@ -5,12 +5,14 @@
 
 pub mod audit;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod jobs;
+pub mod mailer;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;

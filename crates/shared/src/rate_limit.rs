@@ -236,18 +236,18 @@ impl RateLimitPolicy {
         Self {
             default,
             auth,
-            auth_paths: [
-                "/api/auth/login",
-                "/api/auth/verify-2fa",
-                "/api/auth/forgot-password",
-                "/api/auth/reset-password",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            auth_paths: Vec::new(),
             exempt_prefixes: ["/health", "/ready", "/metrics", "/docs", "/api-docs"]
                 .map(str::to_owned)
                 .to_vec(),
         }
+    }
+
+    /// The credential endpoints (exact paths) that spend the `auth` bucket.
+    #[must_use]
+    pub fn with_auth_paths(mut self, paths: &[&str]) -> Self {
+        self.auth_paths = paths.iter().map(|p| (*p).to_owned()).collect();
+        self
     }
 
     #[must_use]
@@ -478,6 +478,7 @@ mod tests {
                 burst: 2,
             },
         )
+        .with_auth_paths(&["/api/auth/login"])
     }
 
     #[test]

@@ -25,6 +25,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use auth::{AuthUser, RequireRole};
+use entity::Role;
 use entity::audit_log;
 use server::Extensions;
 
@@ -48,6 +50,19 @@ pub fn extensions_with_counter(counter: RunCounter) -> Extensions {
                 .service(upload_file)
                 .service(download_file)
                 .service(internal_error);
+            // One guarded scope per portal role, as the portal crates mount theirs.
+            for (prefix, role) in [
+                ("/test/portal/client", Role::Client),
+                ("/test/portal/prestataire", Role::Prestataire),
+                ("/test/portal/revendeur", Role::Revendeur),
+                ("/test/portal/superadmin", Role::Superadmin),
+            ] {
+                cfg.service(
+                    utoipa_actix_web::scope::scope(prefix)
+                        .wrap(RequireRole(role))
+                        .service(whoami),
+                );
+            }
         })],
         jobs: vec![
             (
@@ -343,6 +358,17 @@ async fn download_file(
         .content_type("application/octet-stream")
         .insert_header(("content-length", object.size.to_string()))
         .streaming(object.stream))
+}
+
+/// Who the guard let in.
+#[utoipa::path(
+    tag = "test",
+    security(("bearer" = [])),
+    responses((status = 200, body = ApiResponse<AuthUser>), errors::AuthedRead)
+)]
+#[get("/whoami")]
+async fn whoami(caller: AuthUser) -> ApiResponse<AuthUser> {
+    ApiResponse::ok(caller)
 }
 
 /// Fails with a cause that must never reach the client.

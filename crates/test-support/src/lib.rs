@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod fixtures;
+pub mod smtp_sink;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -132,6 +133,10 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The superadmin every test server starts with.
+pub const ADMIN_EMAIL: &str = "admin@presta.test";
+pub const ADMIN_PASSWORD: &str = "Presta-Root-Passphrase-2026";
+
 /// Configuration for a test server: fast jobs, generous rate limits, fixed secrets.
 #[must_use]
 pub fn test_config(database: &TestDatabase, overrides: &HashMap<String, String>) -> Config {
@@ -155,6 +160,9 @@ pub fn test_config(database: &TestDatabase, overrides: &HashMap<String, String>)
         ("JOB_LEASE_SECONDS", "30"),
         ("JOB_RETRY_BASE_MS", "50"),
         ("RUST_LOG", "warn"),
+        ("ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("PUBLIC_URL", "https://app.presta.test"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -256,10 +264,46 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     }
 }
 
-/// `TEST_LOG=1` prints the servers' logs while tests run.
+/// `TEST_LOG=1` prints the servers' logs while tests run; `TEST_LOG_FILE=<path>` appends them
+/// (JSON, debug level for our crates) to a file, which CI then searches for every secret the
+/// tests recorded in `TEST_SECRETS_FILE` (see [`remember_secret`]).
 fn init_test_logging() {
-    if std::env::var("TEST_LOG").is_ok() {
-        let _ = tracing_subscriber_init();
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if let Ok(path) = std::env::var("TEST_LOG_FILE") {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .expect("open TEST_LOG_FILE");
+            let filter = tracing_subscriber::EnvFilter::new(
+                "info,server=debug,shared=debug,auth=debug,actix_http::h1::dispatcher=off",
+            );
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(filter)
+                .with_writer(std::sync::Mutex::new(file))
+                .try_init();
+        } else if std::env::var("TEST_LOG").is_ok() {
+            let _ = tracing_subscriber_init();
+        }
+    });
+}
+
+/// Note a secret a test handled (password, token, code) so CI can check it never reached the
+/// logs. A no-op unless `TEST_SECRETS_FILE` is set.
+pub fn remember_secret(secret: &str) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if let Ok(path) = std::env::var("TEST_SECRETS_FILE")
+        && secret.len() >= 8
+        && let Ok(_guard) = LOCK.lock()
+        && let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        use std::io::Write as _;
+        let _ = writeln!(file, "{secret}");
     }
 }
 
@@ -415,4 +459,166 @@ impl TestApp {
             running.crash().await;
         }
     }
+}
+
+/// An account a test signs in with.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub password: String,
+    pub role: entity::Role,
+    pub company_id: Option<uuid::Uuid>,
+    /// Access token.
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// A password that passes the policy.
+pub const USER_PASSWORD: &str = "Correct-Horse-Battery-9";
+
+fn hasher() -> &'static auth::password::PasswordHasher {
+    static HASHER: std::sync::OnceLock<auth::password::PasswordHasher> = std::sync::OnceLock::new();
+    HASHER.get_or_init(|| auth::password::PasswordHasher::new().expect("argon2 parameters"))
+}
+
+impl TestApp {
+    /// A request with a bearer token.
+    pub fn authed(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).bearer_auth(token)
+    }
+
+    /// Create an active, verified account (through the service, as the CLI does).
+    pub async fn create_account(
+        &self,
+        role: entity::Role,
+        email: &str,
+        company: Option<&str>,
+    ) -> entity::user::Model {
+        remember_secret(USER_PASSWORD);
+        auth::bootstrap::create_account(
+            &self.db,
+            hasher(),
+            auth::bootstrap::NewAccount {
+                email: email.to_owned(),
+                password: USER_PASSWORD.to_owned(),
+                full_name: format!("Test {role}"),
+                role,
+                company: company.map(str::to_owned).or_else(|| {
+                    (role == entity::Role::Client).then(|| format!("Company of {email}"))
+                }),
+            },
+            &shared::audit::Actor::system(),
+        )
+        .await
+        .expect("create a test account")
+    }
+
+    /// `POST /api/auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        remember_secret(password);
+        self.post_json(
+            "/api/auth/login",
+            &serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// A fresh account of `role`, signed in.
+    pub async fn login_as(&self, role: entity::Role) -> TestUser {
+        let email = format!("{role}-{}@example.test", uuid::Uuid::now_v7().simple());
+        self.login_as_email(role, &email, None).await
+    }
+
+    /// A fresh account with this address (and company, for a client), signed in.
+    pub async fn login_as_email(
+        &self,
+        role: entity::Role,
+        email: &str,
+        company: Option<&str>,
+    ) -> TestUser {
+        let account = if role == entity::Role::Superadmin && email == ADMIN_EMAIL {
+            auth::users::find_by_email(&self.db, ADMIN_EMAIL)
+                .await
+                .expect("db")
+                .expect("the bootstrapped superadmin")
+        } else {
+            self.create_account(role, email, company).await
+        };
+        let password = if email == ADMIN_EMAIL {
+            ADMIN_PASSWORD
+        } else {
+            USER_PASSWORD
+        };
+        let data = self.login(email, password).await.ok(200);
+        let token = data["token"].as_str().expect("token").to_owned();
+        let refresh_token = data["refresh_token"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned();
+        remember_secret(&token);
+        remember_secret(&refresh_token);
+        TestUser {
+            id: account.id,
+            email: email.to_owned(),
+            password: password.to_owned(),
+            role,
+            company_id: account.company_id,
+            token,
+            refresh_token,
+        }
+    }
+
+    /// The mails queued for an address, oldest first.
+    pub async fn outbox(&self, to: &str) -> Vec<entity::outbox_email::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        entity::outbox_email::Entity::find()
+            .filter(entity::outbox_email::Column::ToAddress.eq(to.to_lowercase()))
+            .order_by_asc(entity::outbox_email::Column::CreatedAt)
+            .order_by_asc(entity::outbox_email::Column::Id)
+            .all(&self.db)
+            .await
+            .expect("outbox rows")
+    }
+
+    /// The newest mail of `template` to `to` (waits a little for it).
+    pub async fn last_mail(&self, to: &str, template: &str) -> entity::outbox_email::Model {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(mail) = self
+                .outbox(to)
+                .await
+                .into_iter()
+                .rev()
+                .find(|m| m.template == template)
+            {
+                return mail;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {template} mail to {to}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The `token=` value of the link in a mail body.
+#[must_use]
+pub fn token_in(body: &str) -> String {
+    let start = body.find("token=").expect("a link with a token") + "token=".len();
+    let token: String = body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    remember_secret(&token);
+    token
+}
+
+/// The account with this address (which must exist).
+pub async fn auth_user(app: &TestApp, email: &str) -> entity::user::Model {
+    auth::users::find_by_email(&app.db, email)
+        .await
+        .expect("db")
+        .expect("the account exists")
 }

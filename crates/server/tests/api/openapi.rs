@@ -151,11 +151,11 @@ fn every_route_handler_is_documented() {
                 ".route(\"",
                 "web::resource(",
                 "web::scope(",
-                ".to(",
+                "web::to(",
                 "web::route(",
             ] {
                 let allowed = trimmed.starts_with("//")
-                    || (raw == ".to(" && line.contains("web::to(openapi::fallback)"));
+                    || (raw == "web::to(" && line.contains("web::to(openapi::fallback)"));
                 if line.contains(raw) && !allowed {
                     offenders.push(format!(
                         "{}:{}: `{raw}` registers a route outside the OpenAPI document",

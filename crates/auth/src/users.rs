@@ -1,0 +1,134 @@
+//! Account queries and views shared by the auth modules (and by crates that show a user).
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde::Serialize;
+use shared::AppError;
+use shared::audit::Actor;
+use shared::envelope::{serialize_utc, serialize_utc_opt};
+use shared::request::RequestContext;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use entity::{Role, company, user};
+
+/// E-mail addresses are compared trimmed and lower-cased.
+#[must_use]
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// # Errors
+/// Database errors.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(normalize_email(email)))
+        .one(db)
+        .await
+}
+
+/// A user as the API shows it (to that user, or to staff).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    #[schema(example = "marie.durand@example.fr")]
+    pub email: String,
+    #[schema(example = "Marie Durand")]
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub company_id: Option<Uuid>,
+    pub company_name: Option<String>,
+    pub is_active: bool,
+    pub email_verified: bool,
+    pub two_factor_enabled: bool,
+    #[serde(serialize_with = "serialize_utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_utc_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// # Errors
+/// Database errors.
+pub async fn view(db: &impl ConnectionTrait, account: &user::Model) -> Result<UserView, DbErr> {
+    let company_name = match account.company_id {
+        Some(id) => company::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|c| c.name),
+        None => None,
+    };
+    Ok(UserView {
+        id: account.id,
+        email: account.email.clone(),
+        full_name: account.full_name.clone(),
+        phone: account.phone.clone(),
+        role: account.role,
+        company_id: account.company_id,
+        company_name,
+        is_active: account.is_active,
+        email_verified: account.email_verified_at.is_some(),
+        two_factor_enabled: account.totp_enabled_at.is_some(),
+        created_at: account.created_at,
+        last_login_at: account.last_login_at,
+    })
+}
+
+/// Load an account that must exist (the caller's own).
+///
+/// # Errors
+/// 401 when it vanished, database errors otherwise.
+pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::unauthenticated("The account is not available"))
+}
+
+/// Where a request came from: for sessions, audit rows and security e-mails.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+}
+
+impl ClientInfo {
+    #[must_use]
+    pub fn actor(&self, user_id: Option<Uuid>) -> Actor {
+        Actor {
+            user_id,
+            ip: self.ip.clone(),
+            request_id: Some(self.request_id.clone()),
+        }
+    }
+}
+
+impl FromRequest for ClientInfo {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = req.extensions().get::<RequestContext>().cloned();
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(255).collect());
+        ready(Ok(ClientInfo {
+            ip: ctx.as_ref().and_then(RequestContext::ip_string),
+            user_agent,
+            request_id: ctx.map_or_else(|| Uuid::now_v7().to_string(), |c| c.request_id),
+        }))
+    }
+}

@@ -1,0 +1,171 @@
+use entity::{Role, user};
+use reqwest::Method;
+use sea_orm::EntityTrait;
+use serde_json::json;
+use test_support::{TestApp, spawn_app};
+
+async fn put(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> test_support::TestResponse {
+    app.send(app.authed(Method::PUT, path, token).json(&body))
+        .await
+}
+
+#[tokio::test]
+async fn the_profile_can_be_updated_through_both_routes_with_an_audit_trail() {
+    let app = spawn_app().await;
+    let user = app.login_as(Role::Prestataire).await;
+    let data = put(
+        &app,
+        "/api/auth/profile",
+        &user.token,
+        json!({ "full_name": "Jean Martin", "phone": "+33 1 23 45 67 89" }),
+    )
+    .await
+    .ok(200);
+    assert_eq!(data["full_name"], "Jean Martin");
+    assert_eq!(data["phone"], "+33 1 23 45 67 89");
+    let data = put(
+        &app,
+        "/api/auth/update-profile",
+        &user.token,
+        json!({ "full_name": "Jean M." }),
+    )
+    .await
+    .ok(200);
+    assert_eq!(data["full_name"], "Jean M.");
+    assert_eq!(data["phone"], "+33 1 23 45 67 89");
+    let rows = test_support::fixtures::events(&app.db).await;
+    let audit = rows
+        .iter()
+        .filter(|r| r.action == "update_profile")
+        .collect::<Vec<_>>();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(
+        audit[0].before.as_ref().unwrap()["full_name"],
+        "Test prestataire"
+    );
+    assert_eq!(audit[0].after.as_ref().unwrap()["full_name"], "Jean Martin");
+}
+
+#[tokio::test]
+async fn the_profile_refuses_role_company_activation_and_email() {
+    let app = spawn_app().await;
+    let user = app.login_as(Role::Client).await;
+    for (field, value) in [
+        ("role", json!("superadmin")),
+        ("is_active", json!(true)),
+        ("company_id", json!("0193a9f0-0000-7000-8000-000000000000")),
+        ("email", json!("other@example.test")),
+    ] {
+        for path in ["/api/auth/profile", "/api/auth/update-profile"] {
+            let res = put(&app, path, &user.token, json!({ field: value })).await;
+            assert_eq!(
+                res.field_error(field),
+                ["is not an allowed field"],
+                "{path} {field}"
+            );
+        }
+    }
+    let account = user::Entity::find_by_id(user.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.role, Role::Client);
+    put(
+        &app,
+        "/api/auth/profile",
+        &user.token,
+        json!({ "full_name": "" }),
+    )
+    .await
+    .field_error("full_name");
+}
+
+#[tokio::test]
+async fn ai_keys_are_stored_encrypted_and_only_ever_shown_masked() {
+    let app = spawn_app().await;
+    let user = app.login_as(Role::Prestataire).await;
+    let google = "AIzaSyD-example-google-key-0123456789";
+    let openai = "sk-proj-example-openai-key-abcdefghijkl";
+    test_support::remember_secret(google);
+    test_support::remember_secret(openai);
+    let data = put(
+        &app,
+        "/api/auth/update-api-keys",
+        &user.token,
+        json!({ "google_ai_key": google, "openai_key": openai }),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        data["google_ai_key"],
+        json!({ "configured": true, "masked": "AIza…6789" })
+    );
+    assert_eq!(data["openai_key"]["masked"], "sk-p…ijkl");
+    let text = String::from_utf8_lossy(
+        &app.send(app.authed(Method::GET, "/api/auth/me", &user.token))
+            .await
+            .body,
+    )
+    .to_string();
+    assert!(!text.contains(google) && !text.contains(openai));
+
+    let account = user::Entity::find_by_id(user.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = account.google_ai_key_enc.unwrap();
+    assert!(!String::from_utf8_lossy(&stored).contains("AIza"));
+
+    // Absent: kept; null: removed.
+    let data = put(
+        &app,
+        "/api/auth/update-api-keys",
+        &user.token,
+        json!({ "openai_key": null }),
+    )
+    .await
+    .ok(200);
+    assert_eq!(data["google_ai_key"]["configured"], true);
+    assert_eq!(
+        data["openai_key"],
+        json!({ "configured": false, "masked": null })
+    );
+    put(
+        &app,
+        "/api/auth/update-api-keys",
+        &user.token,
+        json!({ "openai_key": "short" }),
+    )
+    .await
+    .field_error("openai_key");
+    let rows = test_support::fixtures::events(&app.db).await;
+    let text = format!("{rows:?}");
+    assert!(!text.contains(google), "keys never reach the audit log");
+}
+
+#[tokio::test]
+async fn permissions_follow_the_role() {
+    let app = spawn_app().await;
+    for role in Role::all() {
+        let user = app.login_as(role).await;
+        let data = app
+            .send(app.authed(Method::GET, "/api/auth/permissions", &user.token))
+            .await
+            .ok(200);
+        assert_eq!(data["role"], role.as_str());
+        let permissions: Vec<&str> = data["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(permissions, auth::permissions::for_role(role));
+    }
+}
