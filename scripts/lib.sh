@@ -41,6 +41,7 @@ presta_admin_pat() {
     -d "{\"email\":\"$PRESTA_ADMIN_EMAIL\",\"password\":\"$PRESTA_ADMIN_PASSWORD\"}" \
     "$base/login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
   curl -fs -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-    -d '{"name":"script","expires_in_days":1}' "$base/tokens" |
+    -d "{\"name\":\"script\",\"expires_in_days\":1,\"password\":\"$PRESTA_ADMIN_PASSWORD\"}" \
+    "$base/tokens" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])'
 }

@@ -39,6 +39,7 @@ enum Users {
     LockNotified,
     LastLoginAt,
     PasswordChangedAt,
+    PasswordMustChange,
     TotpSecretEnc,
     TotpEnabledAt,
     TotpLastStep,
@@ -169,6 +170,7 @@ fn users() -> TableCreateStatement {
         .col(boolean(Users::LockNotified).default(false))
         .col(timestamp_with_time_zone_null(Users::LastLoginAt))
         .col(timestamp_with_time_zone(Users::PasswordChangedAt))
+        .col(boolean(Users::PasswordMustChange).default(false))
         .col(binary_null(Users::TotpSecretEnc))
         .col(timestamp_with_time_zone_null(Users::TotpEnabledAt))
         .col(big_integer_null(Users::TotpLastStep))

@@ -12,8 +12,10 @@ use sea_orm::{
     EntityTrait, QueryFilter,
 };
 use serde::{Deserialize, Deserializer, Serialize};
-use shared::audit::{self, AuditEntry};
+use serde_json::Value;
+use shared::audit::{self, Actor, AuditEntry};
 use shared::extract::Json;
+use shared::jobs::{JobContext, JobError, JobHandler};
 use shared::mailer::{self, Email};
 use shared::openapi::errors;
 use shared::{ApiResponse, AppError, FieldErrors};
@@ -58,7 +60,7 @@ impl From<RegisterRole> for Role {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[validate(email, length(max = 254))]
@@ -93,8 +95,8 @@ pub struct Accepted {
 
 const ACCEPTED: &str = "If this address can be used, an e-mail is on its way.";
 
-fn link(state: &AuthState, path: &str, token: &str) -> String {
-    format!("{}{path}?token={token}", state.public_url)
+fn link(public_url: &str, path: &str, token: &str) -> String {
+    format!("{public_url}{path}?token={token}")
 }
 
 async fn issue_auth_token(
@@ -121,7 +123,7 @@ async fn issue_auth_token(
 
 async fn send_verification(
     db: &impl ConnectionTrait,
-    state: &AuthState,
+    public_url: &str,
     account: &user::Model,
 ) -> Result<(), AppError> {
     let token = issue_auth_token(db, account.id, auth_token::VERIFY_EMAIL, VERIFY_TTL).await?;
@@ -134,7 +136,7 @@ async fn send_verification(
                 "Hello {},\n\nConfirm your address to activate your Presta account:\n\n{}\n\nThe \
                  link works for 24 hours. If you did not create an account, ignore this e-mail.\n",
                 account.full_name,
-                link(state, "/verify-email", &token)
+                link(public_url, "/verify-email", &token)
             ),
             template: "verify_email",
             user_id: Some(account.id),
@@ -155,7 +157,7 @@ async fn send_verification(
 /// Database errors.
 pub async fn resend_verification_if_due(
     db: &DatabaseConnection,
-    state: &AuthState,
+    public_url: &str,
     account: &user::Model,
 ) -> Result<(), AppError> {
     let due = account
@@ -163,7 +165,16 @@ pub async fn resend_verification_if_due(
         .is_none_or(|at| Utc::now() - at >= RESEND_EVERY);
     if account.email_verified_at.is_none() && due {
         let txn = shared::db::begin_write(db).await?;
-        send_verification(&txn, state, account).await?;
+        send_verification(&txn, public_url, account).await?;
+        audit::record(
+            &txn,
+            &Actor {
+                user_id: Some(account.id),
+                ..Actor::system()
+            },
+            AuditEntry::new("verification_sent", "user").entity_id(account.id),
+        )
+        .await?;
         txn.commit().await?;
     }
     Ok(())
@@ -202,6 +213,12 @@ pub async fn register(
         .filter(|n| !n.is_empty());
     if body.role == RegisterRole::Client && company_name.is_none() {
         problems.add("company_name", "is required for a client account");
+    }
+    if body.full_name.trim().is_empty() {
+        problems.add("full_name", "must not be blank");
+    }
+    if body.phone.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        problems.add("phone", "must not be blank");
     }
     problems.into_result()?;
 
@@ -247,6 +264,7 @@ pub async fn register(
         lock_notified: Set(false),
         last_login_at: Set(None),
         password_changed_at: Set(now),
+        password_must_change: Set(false),
         totp_secret_enc: Set(None),
         totp_enabled_at: Set(None),
         totp_last_step: Set(None),
@@ -270,7 +288,7 @@ pub async fn register(
         }
         Err(err) => return Err(err.into()),
     };
-    send_verification(&txn, &state, &account).await?;
+    send_verification(&txn, &state.public_url, &account).await?;
     audit::record(
         &txn,
         &client.actor(Some(account.id)),
@@ -285,10 +303,20 @@ pub async fn register(
     Ok(ApiResponse::accepted(Accepted { message: ACCEPTED }))
 }
 
+/// At most one such warning per hour per account, so registrations cannot flood an inbox.
 async fn notify_existing_owner(
     db: &DatabaseConnection,
     existing: &user::Model,
 ) -> Result<(), AppError> {
+    let recent = entity::outbox_email::Entity::find()
+        .filter(entity::outbox_email::Column::UserId.eq(existing.id))
+        .filter(entity::outbox_email::Column::Template.eq("register_existing"))
+        .filter(entity::outbox_email::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
+        .one(db)
+        .await?;
+    if recent.is_some() {
+        return Ok(());
+    }
     let txn = shared::db::begin_write(db).await?;
     mailer::queue(
         &txn,
@@ -309,7 +337,7 @@ async fn notify_existing_owner(
     Ok(())
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The token from the e-mailed link.
@@ -394,8 +422,38 @@ pub struct EmailRequest {
     pub email: String,
 }
 
-/// Send the verification e-mail again (at most every 10 minutes per account). Same answer
-/// whether or not the address has an account.
+/// Job kind: e-mail a password reset link to an address, if it has an active account.
+pub const RESET_MAIL_JOB: &str = "auth.reset_password_mail";
+/// Job kind: e-mail a new verification link to an address, if it has an unverified account.
+pub const VERIFICATION_MAIL_JOB: &str = "auth.verification_mail";
+
+/// What the two mail jobs receive: the address as typed, and where the request came from.
+#[derive(Debug, Serialize, Deserialize)]
+struct MailRequest {
+    email: String,
+    ip: Option<String>,
+    request_id: String,
+}
+
+/// Queue a mail job whatever the address: the answer and its cost reveal nothing.
+async fn queue_mail_request(
+    db: &DatabaseConnection,
+    kind: &str,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let payload = serde_json::to_value(MailRequest {
+        email: users::normalize_email(email),
+        ip: client.ip.clone(),
+        request_id: client.request_id.clone(),
+    })
+    .map_err(AppError::internal)?;
+    shared::jobs::enqueue(db, shared::jobs::NewJob::new(kind, payload).max_attempts(3)).await?;
+    Ok(())
+}
+
+/// Send the verification e-mail again (at most every 10 minutes per account). Same answer, in
+/// the same time, whether or not the address has an account: the work happens in a job.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -404,18 +462,16 @@ pub struct EmailRequest {
 )]
 #[post("/resend-verification")]
 pub async fn resend_verification(
-    state: web::Data<AuthState>,
     db: web::Data<DatabaseConnection>,
+    client: ClientInfo,
     body: Json<EmailRequest>,
 ) -> Result<ApiResponse<Accepted>, AppError> {
-    if let Some(account) = users::find_by_email(db.get_ref(), &body.email).await? {
-        resend_verification_if_due(&db, &state, &account).await?;
-    }
+    queue_mail_request(&db, VERIFICATION_MAIL_JOB, &body.email, &client).await?;
     Ok(ApiResponse::accepted(Accepted { message: ACCEPTED }))
 }
 
-/// E-mail a password reset link (valid 60 minutes, single use). Same answer whether or not the
-/// address has an account.
+/// E-mail a password reset link (valid 60 minutes, single use). Same answer, in the same time,
+/// whether or not the address has an account: the work happens in a job.
 #[utoipa::path(
     tag = "auth",
     security(()),
@@ -424,24 +480,40 @@ pub async fn resend_verification(
 )]
 #[post("/forgot-password")]
 pub async fn forgot_password(
-    state: web::Data<AuthState>,
     db: web::Data<DatabaseConnection>,
     client: ClientInfo,
     body: Json<EmailRequest>,
 ) -> Result<ApiResponse<Accepted>, AppError> {
-    let Some(account) = users::find_by_email(db.get_ref(), &body.email).await? else {
-        return Ok(ApiResponse::accepted(Accepted { message: ACCEPTED }));
-    };
-    let recent = auth_token::Entity::find()
-        .filter(auth_token::Column::UserId.eq(account.id))
-        .filter(auth_token::Column::Purpose.eq(auth_token::RESET_PASSWORD))
-        .filter(auth_token::Column::CreatedAt.gt(Utc::now() - RESET_EVERY))
-        .one(db.get_ref())
-        .await?;
-    if recent.is_none() && account.is_active {
-        let txn = shared::db::begin_write(db.get_ref()).await?;
-        let token =
-            issue_auth_token(&txn, account.id, auth_token::RESET_PASSWORD, RESET_TTL).await?;
+    queue_mail_request(&db, RESET_MAIL_JOB, &body.email, &client).await?;
+    Ok(ApiResponse::accepted(Accepted { message: ACCEPTED }))
+}
+
+/// The job behind `forgot-password`.
+pub struct ResetMailJob {
+    pub public_url: String,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for ResetMailJob {
+    async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
+        let request: MailRequest = ctx.payload()?;
+        let db = ctx.db();
+        let Some(account) = users::find_by_email(db, &request.email).await? else {
+            return Ok(None);
+        };
+        let recent = auth_token::Entity::find()
+            .filter(auth_token::Column::UserId.eq(account.id))
+            .filter(auth_token::Column::Purpose.eq(auth_token::RESET_PASSWORD))
+            .filter(auth_token::Column::CreatedAt.gt(Utc::now() - RESET_EVERY))
+            .one(db)
+            .await?;
+        if recent.is_some() || !account.is_active {
+            return Ok(None);
+        }
+        let txn = shared::db::begin_write(db).await?;
+        let token = issue_auth_token(&txn, account.id, auth_token::RESET_PASSWORD, RESET_TTL)
+            .await
+            .map_err(|_| JobError::Retryable("could not store the reset token".to_owned()))?;
         mailer::queue(
             &txn,
             Email {
@@ -452,25 +524,48 @@ pub async fn forgot_password(
                      60 minutes. If you did not ask for it, ignore this e-mail: your password \
                      stays as it is.\n",
                     account.full_name,
-                    link(&state, "/reset-password", &token)
+                    link(&self.public_url, "/reset-password", &token)
                 ),
                 template: "reset_password",
                 user_id: Some(account.id),
             },
         )
         .await?;
+        let actor = Actor {
+            user_id: Some(account.id),
+            ip: request.ip,
+            request_id: Some(request.request_id),
+        };
         audit::record(
             &txn,
-            &client.actor(Some(account.id)),
+            &actor,
             AuditEntry::new("password_reset_requested", "user").entity_id(account.id),
         )
         .await?;
         txn.commit().await?;
+        Ok(None)
     }
-    Ok(ApiResponse::accepted(Accepted { message: ACCEPTED }))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+/// The job behind `resend-verification`.
+pub struct VerificationMailJob {
+    pub public_url: String,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for VerificationMailJob {
+    async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
+        let request: MailRequest = ctx.payload()?;
+        if let Some(account) = users::find_by_email(ctx.db(), &request.email).await? {
+            resend_verification_if_due(ctx.db(), &self.public_url, &account)
+                .await
+                .map_err(|_| JobError::Retryable("could not send the verification".to_owned()))?;
+        }
+        Ok(None)
+    }
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     #[validate(length(min = 10, max = 200))]
@@ -497,6 +592,7 @@ async fn set_password(
     let mut active: user::ActiveModel = account.clone().into();
     active.password_hash = Set(password_hash);
     active.password_changed_at = Set(now);
+    active.password_must_change = Set(false);
     active.failed_login_count = Set(0);
     active.locked_until = Set(None);
     active.lock_notified = Set(false);
@@ -574,6 +670,8 @@ pub async fn reset_password(
             .await?;
     }
     let revoked = revoke_sessions(&txn, account.id, None, "password_reset").await?;
+    // Whoever was in the account may have minted tokens for later: they end too.
+    crate::pat::revoke_all(&txn, account.id).await?;
     password_changed_mail(&txn, &account).await?;
     audit::record(
         &txn,
@@ -588,7 +686,7 @@ pub async fn reset_password(
     }))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     #[validate(length(min = 1, max = 256))]
@@ -615,15 +713,18 @@ pub async fn change_password(
     client: ClientInfo,
     body: Json<ChangePasswordRequest>,
 ) -> Result<ApiResponse<LoginResponse>, AppError> {
+    caller.require_session()?;
     let body = body.into_inner();
     let account = users::load(db.get_ref(), caller.id).await?;
-    if !state
-        .hasher
-        .verify(&body.current_password, Some(&account.password_hash))
-        .await?
-    {
-        return Err(field("current_password", "is not your current password"));
-    }
+    crate::two_factor::check_password(
+        &db,
+        &state,
+        &account,
+        &body.current_password,
+        "current_password",
+        &client,
+    )
+    .await?;
     check_policy(&body.new_password, &account.email).map_err(|m| field("new_password", m))?;
     if body.new_password == body.current_password {
         return Err(field(
@@ -635,6 +736,7 @@ pub async fn change_password(
     let txn = shared::db::begin_write(db.get_ref()).await?;
     let account = set_password(&txn, &account, hash).await?;
     revoke_sessions(&txn, account.id, None, "password_changed").await?;
+    crate::pat::revoke_all(&txn, account.id).await?;
     let response = open_session(&txn, &state, &account, &client).await?;
     password_changed_mail(&txn, &account).await?;
     audit::record(
@@ -754,7 +856,7 @@ fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApiKeysRequest {
     /// Google AI key; `null` removes it, absent keeps it.
@@ -792,11 +894,14 @@ fn mask(state: &AuthState, stored: Option<&Vec<u8>>, context: &str) -> MaskedKey
     MaskedKey {
         configured: stored.is_some(),
         masked: clear.map(|key| {
+            // Never more than 8 characters, and never more than a third of the key.
             let chars: Vec<char> = key.chars().collect();
-            if chars.len() >= 12 {
+            let tail = |n: usize| chars[chars.len() - n..].iter().collect::<String>();
+            if chars.len() >= 24 {
                 let head: String = chars[..4].iter().collect();
-                let tail: String = chars[chars.len() - 4..].iter().collect();
-                format!("{head}…{tail}")
+                format!("{head}…{}", tail(4))
+            } else if chars.len() >= 12 {
+                format!("…{}", tail(4))
             } else {
                 "••••".to_owned()
             }

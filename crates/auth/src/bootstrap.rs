@@ -19,7 +19,7 @@ use crate::password::{PasswordHasher, check_policy};
 use crate::users;
 
 /// What to create.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewAccount {
     pub email: String,
     pub password: String,
@@ -27,6 +27,8 @@ pub struct NewAccount {
     pub role: Role,
     /// For a client: its company (created if no company has that name).
     pub company: Option<String>,
+    /// A generated one-time password: nothing but changing it is allowed until then.
+    pub must_change_password: bool,
 }
 
 /// Create an active, verified account.
@@ -82,6 +84,7 @@ pub async fn create_account(
         lock_notified: Set(false),
         last_login_at: Set(None),
         password_changed_at: Set(now),
+        password_must_change: Set(new.must_change_password),
         totp_secret_enc: Set(None),
         totp_enabled_at: Set(None),
         totp_last_step: Set(None),
@@ -133,7 +136,6 @@ async fn find_or_create_company(db: &impl ConnectionTrait, name: &str) -> Result
 }
 
 /// The first superadmin, if there is none yet.
-#[derive(Debug)]
 pub struct Bootstrapped {
     pub email: String,
     /// Set when the password was generated (to be shown once).
@@ -177,6 +179,7 @@ pub async fn ensure_superadmin(
             full_name: "Administrator".to_owned(),
             role: Role::Superadmin,
             company: None,
+            must_change_password: generated.is_some(),
         },
         &Actor::system(),
     )

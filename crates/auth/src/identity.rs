@@ -1,12 +1,12 @@
 //! Who is calling: the [`Authenticate`] middleware, the [`AuthUser`] extractor and the
 //! [`RequireRole`] guard portal scopes mount.
 //!
-//! The middleware runs before rate limiting. It checks the bearer token cryptographically (JWT
-//! signature and claims, or a personal access token's hash) and records the verified identity as
-//! the request's [`Principal`], so budgets and idempotency keys belong to the user. The extractor
-//! then checks the account and session against the database (deleted, deactivated, role changed,
-//! session revoked or expired) once per request. An invalid or expired token is always a 401,
-//! never a silent fall-back to anonymous.
+//! The middleware runs before rate limiting. It checks the bearer token (JWT signature and
+//! claims, or a personal access token's hash) and then the account and session in the database
+//! (deleted, deactivated, unverified, role changed, session revoked or expired). Only a token
+//! that passes all of it becomes the request's [`Principal`], to which rate-limit budgets and
+//! idempotency keys belong. The extractor and the guard read that result. An invalid or expired
+//! token is always a 401, never a silent fall-back to anonymous.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -29,12 +29,14 @@ use entity::{Role, api_token, session, user};
 use crate::AuthState;
 use crate::tokens::{Claims, PAT_PREFIX, TokenError};
 
-/// What the `Authorization` header proved, before the database was asked.
+/// What the `Authorization` header came to, once checked (signature and claims, then the
+/// account and session in the database).
 #[derive(Debug, Clone)]
 enum Credential {
-    Jwt(Claims),
-    Pat { token_id: Uuid, user_id: Uuid },
+    Valid(Box<AuthUser>),
     Invalid(&'static str),
+    /// The database could not be asked: a 503, not a 401.
+    Unavailable,
 }
 
 /// The authenticated caller, checked against the database.
@@ -51,6 +53,25 @@ pub struct AuthUser {
     /// When the access token expires (`None` for a personal access token).
     #[serde(skip)]
     pub access_expires_at: Option<DateTime<Utc>>,
+    /// Signed in with a one-time password that must be changed first.
+    #[serde(skip)]
+    pub must_change_password: bool,
+}
+
+impl AuthUser {
+    /// Credential management needs a signed-in session: a personal access token (a script's
+    /// key) may not change passwords, 2FA or mint more tokens.
+    ///
+    /// # Errors
+    /// 403 for a personal access token.
+    pub fn require_session(&self) -> Result<(), AppError> {
+        if self.session_id.is_none() {
+            return Err(AppError::forbidden(
+                "This needs a signed-in session, not a personal access token",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl AuthUser {
@@ -91,8 +112,14 @@ pub struct AuthenticateService<S> {
     service: Rc<S>,
 }
 
+/// What a bearer token proves before the account is looked at.
+enum Presented {
+    Jwt(Claims),
+    Pat { token_id: Uuid, user_id: Uuid },
+}
+
 /// Check a personal access token by its hash; record its use (at most once a minute).
-async fn check_pat(db: &DatabaseConnection, token: &str) -> Credential {
+async fn check_pat(db: &DatabaseConnection, token: &str) -> Result<Presented, Credential> {
     let hash = shared::crypto::token_hash(token);
     let found = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash))
@@ -114,16 +141,106 @@ async fn check_pat(db: &DatabaseConnection, token: &str) -> Credential {
                     tracing::warn!(error = %err, "could not record a token's use");
                 }
             }
-            Credential::Pat {
+            Ok(Presented::Pat {
                 token_id: row.id,
                 user_id: row.user_id,
-            }
+            })
         }
-        Ok(_) => Credential::Invalid("The token is invalid, expired or revoked"),
+        Ok(_) => Err(Credential::Invalid(
+            "The token is invalid, expired or revoked",
+        )),
         Err(err) => {
             tracing::warn!(error = %err, "personal access token lookup failed");
-            Credential::Invalid("The token could not be checked")
+            Err(Credential::Unavailable)
         }
+    }
+}
+
+/// From an `Authorization` header value to a checked credential.
+async fn authenticate(
+    value: &actix_web::http::header::HeaderValue,
+    state: &AuthState,
+    db: &DatabaseConnection,
+) -> Credential {
+    let token = value.to_str().ok().and_then(|v| {
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    });
+    let Some(token) = token else {
+        return Credential::Invalid("Use `Authorization: Bearer <token>`");
+    };
+    let presented = if token.starts_with(PAT_PREFIX) {
+        match check_pat(db, token).await {
+            Ok(presented) => presented,
+            Err(credential) => return credential,
+        }
+    } else {
+        match state.issuer.verify(token, Utc::now()) {
+            Ok(claims) => Presented::Jwt(claims),
+            Err(TokenError::Expired) => return Credential::Invalid("The access token has expired"),
+            Err(TokenError::Invalid) => return Credential::Invalid("The access token is invalid"),
+        }
+    };
+    match check_account(db, presented).await {
+        Ok(user) => Credential::Valid(Box::new(user)),
+        Err(credential) => credential,
+    }
+}
+
+/// The account (and, for an access token, the session) behind a verified token.
+async fn check_account(
+    db: &DatabaseConnection,
+    presented: Presented,
+) -> Result<AuthUser, Credential> {
+    let unavailable = |err: sea_orm::DbErr| {
+        tracing::warn!(error = %err, "account lookup failed");
+        Credential::Unavailable
+    };
+    let now = Utc::now();
+    let user_id = match &presented {
+        Presented::Jwt(claims) => claims.sub,
+        Presented::Pat { user_id, .. } => *user_id,
+    };
+    let account = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(unavailable)?
+        .filter(|u| u.is_active && u.email_verified_at.is_some())
+        .ok_or(Credential::Invalid("The account is not available"))?;
+    match presented {
+        Presented::Jwt(claims) => {
+            if account.role != claims.role {
+                return Err(Credential::Invalid(
+                    "The account's role changed; sign in again",
+                ));
+            }
+            let session = session::Entity::find_by_id(claims.sid)
+                .one(db)
+                .await
+                .map_err(unavailable)?
+                .filter(|s| s.user_id == account.id && s.revoked_at.is_none() && s.expires_at > now)
+                .ok_or(Credential::Invalid("The session has ended; sign in again"))?;
+            Ok(AuthUser {
+                id: account.id,
+                role: account.role,
+                email: account.email,
+                company_id: account.company_id,
+                session_id: Some(session.id),
+                token_id: None,
+                access_expires_at: DateTime::from_timestamp(claims.exp, 0),
+                must_change_password: account.password_must_change,
+            })
+        }
+        Presented::Pat { token_id, .. } => Ok(AuthUser {
+            id: account.id,
+            role: account.role,
+            email: account.email,
+            company_id: account.company_id,
+            session_id: None,
+            token_id: Some(token_id),
+            access_expires_at: None,
+            must_change_password: account.password_must_change,
+        }),
     }
 }
 
@@ -146,36 +263,12 @@ where
         let state = req.app_data::<web::Data<AuthState>>().cloned();
         let db = req.app_data::<web::Data<DatabaseConnection>>().cloned();
         Box::pin(async move {
-            let token = value.to_str().ok().and_then(|v| {
-                let (scheme, rest) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            });
-            let credential = match (token, state, db) {
-                (None, _, _) => Credential::Invalid("Use `Authorization: Bearer <token>`"),
-                (_, None, _) | (_, _, None) => Credential::Invalid("Authentication is not set up"),
-                (Some(token), Some(_), Some(db)) if token.starts_with(PAT_PREFIX) => {
-                    check_pat(&db, token).await
-                }
-                (Some(token), Some(state), Some(_)) => {
-                    match state.issuer.verify(token, Utc::now()) {
-                        Ok(claims) => Credential::Jwt(claims),
-                        Err(TokenError::Expired) => {
-                            Credential::Invalid("The access token has expired")
-                        }
-                        Err(TokenError::Invalid) => {
-                            Credential::Invalid("The access token is invalid")
-                        }
-                    }
-                }
+            let credential = match (state, db) {
+                (Some(state), Some(db)) => authenticate(&value, &state, &db).await,
+                _ => Credential::Invalid("Authentication is not set up"),
             };
-            match &credential {
-                Credential::Jwt(claims) => {
-                    req.extensions_mut().insert(principal(claims.sub));
-                }
-                Credential::Pat { user_id, .. } => {
-                    req.extensions_mut().insert(principal(*user_id));
-                }
-                Credential::Invalid(_) => {}
+            if let Credential::Valid(user) = &credential {
+                req.extensions_mut().insert(principal(user.id));
             }
             req.extensions_mut().insert(credential);
             service.call(req).await
@@ -187,78 +280,44 @@ fn unauthenticated(message: &str) -> AppError {
     AppError::unauthenticated(message)
 }
 
-/// Resolve (once per request) the caller from the credential the middleware recorded.
+/// Routes an account with a one-time password may still use: enough to change it.
+const ONE_TIME_PASSWORD_ROUTES: &[&str] = &[
+    "/api/auth/change-password",
+    "/api/auth/me",
+    "/api/auth/logout",
+    "/api/auth/check-session",
+];
+
+/// The caller, from the credential the middleware checked.
 ///
 /// # Errors
-/// 401 when there is no credential, or it does not (or no longer) hold.
-pub async fn resolve(req: &HttpRequest) -> Result<AuthUser, AppError> {
-    if let Some(user) = req.extensions().get::<AuthUser>() {
-        return Ok(user.clone());
+/// 401 when there is no credential, or it does not (or no longer) hold; 503 when the database
+/// could not be asked; 403 while a one-time password has not been changed.
+pub fn resolve(req: &HttpRequest) -> Result<AuthUser, AppError> {
+    let user = match req.extensions().get::<Credential>() {
+        None => return Err(unauthenticated("Authentication required")),
+        Some(Credential::Invalid(message)) => return Err(unauthenticated(message)),
+        Some(Credential::Unavailable) => {
+            return Err(AppError::Unavailable(
+                "The database is unavailable".to_owned(),
+            ));
+        }
+        Some(Credential::Valid(user)) => (**user).clone(),
+    };
+    if user.must_change_password && !ONE_TIME_PASSWORD_ROUTES.contains(&req.path()) {
+        return Err(AppError::forbidden(
+            "Change your one-time password first (POST /api/auth/change-password)",
+        ));
     }
-    let credential = req.extensions().get::<Credential>().cloned();
-    let Some(credential) = credential else {
-        return Err(unauthenticated("Authentication required"));
-    };
-    let db = req
-        .app_data::<web::Data<DatabaseConnection>>()
-        .cloned()
-        .ok_or_else(|| AppError::internal(std::io::Error::other("no database")))?;
-    let now = Utc::now();
-    let resolved = match credential {
-        Credential::Invalid(message) => return Err(unauthenticated(message)),
-        Credential::Jwt(claims) => {
-            let account = user::Entity::find_by_id(claims.sub)
-                .one(db.get_ref())
-                .await?;
-            let account = account
-                .filter(|u| u.is_active && u.email_verified_at.is_some())
-                .ok_or_else(|| unauthenticated("The account is not available"))?;
-            if account.role != claims.role {
-                return Err(unauthenticated("The account's role changed; sign in again"));
-            }
-            let session = session::Entity::find_by_id(claims.sid)
-                .one(db.get_ref())
-                .await?
-                .filter(|s| s.user_id == account.id && s.revoked_at.is_none() && s.expires_at > now)
-                .ok_or_else(|| unauthenticated("The session has ended; sign in again"))?;
-            AuthUser {
-                id: account.id,
-                role: account.role,
-                email: account.email,
-                company_id: account.company_id,
-                session_id: Some(session.id),
-                token_id: None,
-                access_expires_at: DateTime::from_timestamp(claims.exp, 0),
-            }
-        }
-        Credential::Pat { token_id, user_id } => {
-            let account = user::Entity::find_by_id(user_id)
-                .one(db.get_ref())
-                .await?
-                .filter(|u| u.is_active && u.email_verified_at.is_some())
-                .ok_or_else(|| unauthenticated("The account is not available"))?;
-            AuthUser {
-                id: account.id,
-                role: account.role,
-                email: account.email,
-                company_id: account.company_id,
-                session_id: None,
-                token_id: Some(token_id),
-                access_expires_at: None,
-            }
-        }
-    };
-    req.extensions_mut().insert(resolved.clone());
-    Ok(resolved)
+    Ok(user)
 }
 
 impl FromRequest for AuthUser {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { resolve(&req).await })
+        ready(resolve(req))
     }
 }
 
@@ -268,16 +327,13 @@ pub struct MaybeAuthUser(pub Option<AuthUser>);
 
 impl FromRequest for MaybeAuthUser {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            if req.extensions().get::<Credential>().is_none() {
-                return Ok(MaybeAuthUser(None));
-            }
-            resolve(&req).await.map(|u| MaybeAuthUser(Some(u)))
-        })
+        if req.extensions().get::<Credential>().is_none() {
+            return ready(Ok(MaybeAuthUser(None)));
+        }
+        ready(resolve(req).map(|u| MaybeAuthUser(Some(u))))
     }
 }
 
@@ -325,7 +381,7 @@ where
         let service = Rc::clone(&self.service);
         let role = self.role;
         Box::pin(async move {
-            match resolve(req.request()).await {
+            match resolve(req.request()) {
                 Err(err) => Ok(error_response(req, &err)),
                 Ok(user) if user.role != role => {
                     let err = AppError::forbidden(format!("This area is for {role} accounts"));

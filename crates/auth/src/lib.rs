@@ -3,6 +3,7 @@
 //! [`RequireRole`] guard that every portal scope uses.
 
 pub mod account;
+pub mod attempts;
 pub mod bootstrap;
 pub mod identity;
 pub mod password;
@@ -43,7 +44,8 @@ impl AuthState {
     }
 }
 
-/// Paths whose requests spend the strict `auth` rate-limit bucket (per client IP).
+/// Paths whose requests spend the strict `auth` rate-limit bucket (per client IP): every route
+/// that checks a password, a code or an e-mailed token.
 pub const CREDENTIAL_PATHS: &[&str] = &[
     "/api/auth/login",
     "/api/auth/verify-2fa",
@@ -53,7 +55,33 @@ pub const CREDENTIAL_PATHS: &[&str] = &[
     "/api/auth/resend-verification",
     "/api/auth/verify-email",
     "/api/auth/refresh-token",
+    "/api/auth/change-password",
+    "/api/auth/setup-2fa",
+    "/api/auth/disable-2fa",
+    "/api/auth/recovery-codes",
+    "/api/auth/tokens",
 ];
+
+/// The background jobs of this crate (e-mails sent on behalf of anonymous requests).
+#[must_use]
+pub fn job_handlers(
+    config: &Config,
+) -> Vec<(&'static str, std::sync::Arc<dyn shared::jobs::JobHandler>)> {
+    vec![
+        (
+            account::RESET_MAIL_JOB,
+            std::sync::Arc::new(account::ResetMailJob {
+                public_url: config.public_url.clone(),
+            }),
+        ),
+        (
+            account::VERIFICATION_MAIL_JOB,
+            std::sync::Arc::new(account::VerificationMailJob {
+                public_url: config.public_url.clone(),
+            }),
+        ),
+    ]
+}
 
 /// Mount `/api/auth`.
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -4,8 +4,8 @@
 use actix_web::{delete, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, AuditEntry};
@@ -19,6 +19,7 @@ use validator::Validate;
 
 use entity::api_token;
 
+use crate::AuthState;
 use crate::identity::AuthUser;
 use crate::tokens::PAT_PREFIX;
 use crate::users::ClientInfo;
@@ -61,7 +62,7 @@ impl From<api_token::Model> for TokenView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     #[validate(length(min = 1, max = 100))]
@@ -71,15 +72,37 @@ pub struct CreateTokenRequest {
     #[validate(range(min = 1, max = 365))]
     #[schema(minimum = 1, maximum = 365, example = 90)]
     pub expires_in_days: i64,
+    /// The current password: a borrowed session must not mint a long-lived key.
+    #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
+    pub password: String,
+    /// With 2FA on: a current code (or a recovery code).
+    #[validate(length(min = 6, max = 32))]
+    #[schema(min_length = 6, max_length = 32, example = "123456")]
+    pub code: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     /// The token itself. Shown this once: only its hash is kept.
     #[schema(example = "presta_pat_Xk2f...")]
     pub token: String,
     #[serde(flatten)]
     pub details: TokenView,
+}
+
+/// Revoke every token of a user (password change or reset, logout-all).
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, AppError> {
+    Ok(api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Some(Utc::now()).into())
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// The caller's personal access tokens (never the secrets).
@@ -103,7 +126,9 @@ pub async fn list(
     ))
 }
 
-/// Create a named, expiring token acting as the caller (for scripts).
+/// Create a named, expiring token acting as the caller (for scripts). Needs a signed-in
+/// session, the password and, with 2FA on, a code. Password changes and resets and
+/// `logout-all` revoke every token.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
@@ -112,12 +137,24 @@ pub async fn list(
 )]
 #[post("/tokens")]
 pub async fn create(
+    state: web::Data<AuthState>,
     db: web::Data<DatabaseConnection>,
     caller: AuthUser,
     client: ClientInfo,
     body: Json<CreateTokenRequest>,
 ) -> Result<ApiResponse<CreatedToken>, AppError> {
+    caller.require_session()?;
     let body = body.into_inner();
+    let account = crate::users::load(db.get_ref(), caller.id).await?;
+    crate::two_factor::check_password(&db, &state, &account, &body.password, "password", &client)
+        .await?;
+    if account.totp_enabled_at.is_some() {
+        let code = body
+            .code
+            .as_deref()
+            .ok_or_else(|| AppError::invalid("code", "is required while 2FA is on"))?;
+        crate::two_factor::check_code(&db, &state, &account, code, true, &client).await?;
+    }
     let secret = format!("{PAT_PREFIX}{}", shared::crypto::random_token(30));
     let now = Utc::now();
     let txn = shared::db::begin_write(db.get_ref()).await?;

@@ -2,7 +2,7 @@
 //! rotation and reuse detection, logout, logout-all, check-session, and the session list.
 
 use actix_web::{delete, get, post, web};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder,
@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use shared::audit::{self, AuditEntry};
 use shared::envelope::serialize_utc;
 use shared::extract::{Json, Path};
-use shared::mailer::{self, Email};
 use shared::openapi::errors;
 use shared::{ApiResponse, AppError};
 use utoipa::ToSchema;
@@ -24,16 +23,12 @@ use crate::identity::{AuthUser, MaybeAuthUser};
 use crate::tokens::{ACCESS_TTL, REFRESH_TTL, SESSION_TTL};
 use crate::two_factor::{self, CodeCheck};
 use crate::users::{self, ClientInfo, UserView};
-use crate::{AuthState, account};
+use crate::{AuthState, account, attempts};
 
-/// Consecutive failures before an account locks.
-pub const LOCK_AFTER_FAILURES: i32 = 10;
-/// Longest lock.
-pub const MAX_LOCK: Duration = Duration::minutes(15);
 /// The one answer every failed login gets, whatever the reason.
 pub const GENERIC_LOGIN_FAILURE: &str = "Invalid email or password";
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[validate(length(min = 3, max = 254))]
@@ -45,7 +40,7 @@ pub struct LoginRequest {
 }
 
 /// Tokens for a new or refreshed session.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     /// Access token (JWT), valid `expires_in` seconds.
     pub token: String,
@@ -140,66 +135,29 @@ pub async fn revoke_sessions(
     Ok(update.exec(db).await?.rows_affected)
 }
 
-fn lock_for(failures: i32) -> Duration {
-    let extra = i64::from((failures - LOCK_AFTER_FAILURES + 1).max(1));
-    Duration::minutes(extra).min(MAX_LOCK)
-}
-
-/// Record a failed login and answer the generic 401. `counts` says whether it is a guess
-/// (unknown password, or any attempt while locked) that moves the account towards a lock.
+/// Record a failed login (the attempt itself was already counted) and answer the generic 401.
+/// For an address with no account only a hash of it is kept: people type passwords there.
 async fn login_failed(
     db: &DatabaseConnection,
     account: Option<&user::Model>,
-    counts: bool,
     email: &str,
     reason: &str,
     client: &ClientInfo,
 ) -> Result<AppError, AppError> {
+    let submitted = match account {
+        Some(account) => serde_json::json!({ "email": account.email, "reason": reason }),
+        None => serde_json::json!({
+            "email_sha256": shared::crypto::token_hash(email),
+            "reason": reason,
+        }),
+    };
     let txn = shared::db::begin_write(db).await?;
-    if let Some(account) = account.filter(|_| counts) {
-        let now = Utc::now();
-        let failures = account.failed_login_count + 1;
-        let mut active: user::ActiveModel = account.clone().into();
-        active.failed_login_count = Set(failures);
-        if failures >= LOCK_AFTER_FAILURES {
-            active.locked_until = Set(Some(now + lock_for(failures)));
-            if !account.lock_notified {
-                active.lock_notified = Set(true);
-                mailer::queue(
-                    &txn,
-                    Email {
-                        to: account.email.clone(),
-                        subject: "Your Presta account is temporarily locked".to_owned(),
-                        body: format!(
-                            "Hello {},\n\nAfter {LOCK_AFTER_FAILURES} failed sign-in attempts, \
-                             your account is locked for a while (up to 15 minutes, longer wait \
-                             after each further attempt). If this was not you, someone is \
-                             guessing your password: once you can sign in, change it, and turn \
-                             on two-factor authentication.\n",
-                            account.full_name
-                        ),
-                        template: "account_locked",
-                        user_id: Some(account.id),
-                    },
-                )
-                .await?;
-                audit::record(
-                    &txn,
-                    &client.actor(Some(account.id)),
-                    AuditEntry::new("account_locked", "user").entity_id(account.id),
-                )
-                .await?;
-            }
-        }
-        active.updated_at = Set(now);
-        active.update(&txn).await?;
-    }
     audit::record(
         &txn,
         &client.actor(account.map(|a| a.id)),
         AuditEntry::new("login_failed", "user")
             .entity_id(account.map_or_else(String::new, |a| a.id.to_string()))
-            .after(&serde_json::json!({ "email": email, "reason": reason })),
+            .after(&submitted),
     )
     .await?;
     txn.commit().await?;
@@ -216,9 +174,6 @@ async fn login_succeeded(
     let txn = shared::db::begin_write(db).await?;
     let now = Utc::now();
     let mut active: user::ActiveModel = account.clone().into();
-    active.failed_login_count = Set(0);
-    active.locked_until = Set(None);
-    active.lock_notified = Set(false);
     active.last_login_at = Set(Some(now));
     active.updated_at = Set(now);
     let account = active.update(&txn).await?;
@@ -285,52 +240,38 @@ pub async fn login(
     let body = body.into_inner();
     let email = users::normalize_email(&body.email);
     let account = users::find_by_email(db.get_ref(), &email).await?;
-    // Always one Argon2 verification, known account or not.
-    let password_ok = state
-        .hasher
-        .verify(
-            &body.password,
-            account.as_ref().map(|a| a.password_hash.as_str()),
-        )
-        .await?;
     let Some(account) = account else {
-        return Err(login_failed(&db, None, false, &email, "unknown_email", &client).await?);
+        // Same work as a wrong password: one Argon2 verification (against a dummy hash).
+        state.hasher.verify(&body.password, None).await?;
+        return Err(login_failed(&db, None, &email, "unknown_email", &client).await?);
     };
-    let now = Utc::now();
-    if account.locked_until.is_some_and(|until| until > now) {
-        return Err(login_failed(&db, Some(&account), true, &email, "locked", &client).await?);
+    // Counted before the check, so parallel guesses each count; refused unchecked when locked.
+    if !attempts::reserve_password(&db, account.id, &client).await? {
+        state.hasher.verify(&body.password, None).await?;
+        return Err(login_failed(&db, Some(&account), &email, "locked", &client).await?);
     }
-    if !password_ok {
+    if !state
+        .hasher
+        .verify(&body.password, Some(&account.password_hash))
+        .await?
+    {
+        return Err(login_failed(&db, Some(&account), &email, "wrong_password", &client).await?);
+    }
+    attempts::password_succeeded(db.get_ref(), account.id).await?;
+    if account.email_verified_at.is_none() {
+        account::resend_verification_if_due(db.get_ref(), &state.public_url, &account).await?;
         return Err(
-            login_failed(&db, Some(&account), true, &email, "wrong_password", &client).await?,
+            login_failed(&db, Some(&account), &email, "email_not_verified", &client).await?,
         );
     }
-    if account.email_verified_at.is_none() {
-        account::resend_verification_if_due(db.get_ref(), &state, &account).await?;
-        return Err(login_failed(
-            &db,
-            Some(&account),
-            false,
-            &email,
-            "email_not_verified",
-            &client,
-        )
-        .await?);
-    }
     if !account.is_active {
-        return Err(login_failed(&db, Some(&account), false, &email, "inactive", &client).await?);
+        return Err(login_failed(&db, Some(&account), &email, "inactive", &client).await?);
     }
     if account.totp_enabled_at.is_some() {
-        if two_factor::is_locked(&account, now) {
-            return Err(login_failed(
-                &db,
-                Some(&account),
-                false,
-                &email,
-                "two_factor_locked",
-                &client,
-            )
-            .await?);
+        if attempts::totp_locked(&account, Utc::now()) {
+            return Err(
+                login_failed(&db, Some(&account), &email, "two_factor_locked", &client).await?,
+            );
         }
         return Err(two_factor_challenge(&db, &account, &client).await?);
     }
@@ -339,7 +280,7 @@ pub async fn login(
     ))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyTwoFactorRequest {
     /// From the `TWO_FACTOR_REQUIRED` answer of `POST /login`. Leave it out (and send an access
@@ -358,14 +299,14 @@ pub struct VerifyTwoFactorRequest {
 }
 
 /// Either the tokens of a completed login, or the recovery codes of a just-enabled 2FA.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum VerifyTwoFactorResponse {
     Login(LoginResponse),
     Enabled(TwoFactorEnabled),
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TwoFactorEnabled {
     pub two_factor_enabled: bool,
     /// Ten single-use codes, shown once.
@@ -381,32 +322,9 @@ async fn complete_challenge(
     recovery: Option<&str>,
 ) -> Result<LoginResponse, AppError> {
     const INVALID: &str = "The challenge is invalid or has expired; sign in again";
-    let now = Utc::now();
-    let challenge = two_factor_challenge::Entity::find()
-        .filter(
-            two_factor_challenge::Column::TokenHash.eq(shared::crypto::token_hash(challenge_token)),
-        )
-        .one(db)
-        .await?
-        .filter(|c| {
-            c.consumed_at.is_none()
-                && c.expires_at > now
-                && c.failed_attempts < two_factor::CHALLENGE_MAX_FAILURES
-        })
-        .ok_or_else(|| AppError::unauthenticated(INVALID))?;
-    let account = users::load(db, challenge.user_id).await?;
-    if two_factor::is_locked(&account, now) || !account.is_active {
-        return Err(AppError::unauthenticated(INVALID));
-    }
-    let check = match (code, recovery) {
-        (Some(code), None) => two_factor::accept_code(db, state, &account, code).await?,
-        (None, Some(recovery)) => {
-            if two_factor::consume_recovery_code(db, account.id, recovery).await? {
-                CodeCheck::Accepted
-            } else {
-                CodeCheck::Wrong
-            }
-        }
+    let (code, recovery) = match (code, recovery) {
+        (Some(code), None) => (Some(code), None),
+        (None, Some(recovery)) => (None, Some(recovery)),
         _ => {
             return Err(AppError::invalid(
                 "code",
@@ -414,22 +332,48 @@ async fn complete_challenge(
             ));
         }
     };
-    if check != CodeCheck::Accepted {
-        two_factor_challenge::Entity::update_many()
-            .col_expr(
-                two_factor_challenge::Column::FailedAttempts,
-                sea_orm::ExprTrait::add(
-                    sea_orm::sea_query::Expr::col(two_factor_challenge::Column::FailedAttempts),
-                    1,
-                ),
-            )
-            .filter(two_factor_challenge::Column::Id.eq(challenge.id))
-            .exec(db)
-            .await?;
-        // A replayed (right but used) code is not a guess: it does not count against the account.
-        if check == CodeCheck::Wrong {
-            two_factor::record_failure(db, &account, client).await?;
+    let now = Utc::now();
+    let challenge = two_factor_challenge::Entity::find()
+        .filter(
+            two_factor_challenge::Column::TokenHash.eq(shared::crypto::token_hash(challenge_token)),
+        )
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::unauthenticated(INVALID))?;
+    // Claim one of the challenge's five attempts before checking anything.
+    let claimed = two_factor_challenge::Entity::update_many()
+        .col_expr(
+            two_factor_challenge::Column::FailedAttempts,
+            sea_orm::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(two_factor_challenge::Column::FailedAttempts),
+                1,
+            ),
+        )
+        .filter(two_factor_challenge::Column::Id.eq(challenge.id))
+        .filter(two_factor_challenge::Column::FailedAttempts.lt(two_factor::CHALLENGE_MAX_FAILURES))
+        .filter(two_factor_challenge::Column::ConsumedAt.is_null())
+        .filter(two_factor_challenge::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AppError::unauthenticated(INVALID));
+    }
+    let account = users::load(db, challenge.user_id).await?;
+    if !account.is_active || !attempts::reserve_totp(db, account.id, client).await? {
+        return Err(AppError::unauthenticated(INVALID));
+    }
+    let check = match (code, recovery) {
+        (Some(code), _) => two_factor::accept_code(db, state, &account, code).await?,
+        (_, Some(recovery)) => {
+            if two_factor::consume_recovery_code(db, account.id, recovery).await? {
+                CodeCheck::Accepted
+            } else {
+                CodeCheck::Wrong
+            }
         }
+        (None, None) => CodeCheck::Wrong,
+    };
+    if check != CodeCheck::Accepted {
         return Err(AppError::unauthenticated("The code is not valid"));
     }
     // One login per challenge, even if two valid codes race.
@@ -442,11 +386,7 @@ async fn complete_challenge(
     if consumed.rows_affected != 1 {
         return Err(AppError::unauthenticated(INVALID));
     }
-    let account = users::load(db, account.id).await?;
-    let mut active: user::ActiveModel = account.clone().into();
-    active.totp_failed_count = Set(0);
-    active.totp_failed_since = Set(None);
-    let account = active.update(db).await?;
+    attempts::totp_succeeded(db, account.id).await?;
     let action = if recovery.is_some() {
         "login_recovery_code"
     } else {
@@ -507,7 +447,7 @@ pub async fn verify_two_factor(
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 10, max = 200))]
@@ -588,6 +528,12 @@ pub async fn refresh(
         .issue(account.id, account.role, session.id, now)
         .map_err(AppError::internal)?;
     let user = users::view(&txn, &account).await?;
+    audit::record(
+        &txn,
+        &client.actor(Some(account.id)),
+        AuditEntry::new("refresh_token", "session").entity_id(session.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(ApiResponse::ok(LoginResponse {
         token: access.token,
@@ -658,7 +604,7 @@ pub async fn logout(
     }))
 }
 
-/// End every session of the account, this one included.
+/// End every session of the account, this one included, and revoke its personal access tokens.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
@@ -672,6 +618,7 @@ pub async fn logout_all(
 ) -> Result<ApiResponse<LoggedOut>, AppError> {
     let txn = shared::db::begin_write(db.get_ref()).await?;
     let n = revoke_sessions(&txn, caller.id, None, "logout_all").await?;
+    crate::pat::revoke_all(&txn, caller.id).await?;
     audit::record(
         &txn,
         &client.actor(Some(caller.id)),

@@ -57,7 +57,7 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 /// A freshly signed access token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AccessToken {
     pub token: String,
     pub claims: Claims,

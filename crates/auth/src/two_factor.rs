@@ -4,8 +4,9 @@
 //! - The secret is stored encrypted (AES-GCM, bound to the user's row).
 //! - A code is accepted once: its time step is claimed with a conditional UPDATE, so even
 //!   parallel submissions of one code let exactly one through.
-//! - Five wrong codes end a login challenge; ten in 24 hours lock 2FA (and so logins) for the
-//!   account for 24 hours, and the owner is e-mailed.
+//! - Every code checked counts first (see [`crate::attempts`]): five attempts end a login
+//!   challenge; ten failures in 24 hours lock 2FA (and so logins) for 24 hours, and the owner is
+//!   e-mailed. Credential management needs a signed-in session and the password.
 
 use actix_web::{post, web};
 use base64::Engine as _;
@@ -27,16 +28,15 @@ use validator::Validate;
 
 use entity::{recovery_code, user};
 
-use crate::AuthState;
 use crate::identity::AuthUser;
 use crate::users::{ClientInfo, load};
+use crate::{AuthState, attempts};
 
 pub const ISSUER_NAME: &str = "Presta";
 pub const RECOVERY_CODE_COUNT: usize = 10;
 pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
+/// Attempts one login challenge allows.
 pub const CHALLENGE_MAX_FAILURES: i32 = 5;
-pub const ACCOUNT_MAX_FAILURES: i32 = 10;
-pub const ACCOUNT_LOCK: Duration = Duration::hours(24);
 
 fn secret_context(user_id: Uuid) -> String {
     format!("users.totp_secret:{user_id}")
@@ -175,80 +175,63 @@ pub async fn replace_recovery_codes(
     Ok(codes)
 }
 
-/// Is 2FA locked for this account right now?
-#[must_use]
-pub fn is_locked(account: &user::Model, now: DateTime<Utc>) -> bool {
-    account.totp_locked_until.is_some_and(|until| until > now)
-}
-
-/// Count a wrong code against the account (24-hour window); lock 2FA at the tenth.
+/// Check the password of the caller, counting the attempt (see [`crate::attempts`]).
 ///
 /// # Errors
-/// Database errors.
-pub async fn record_failure(
+/// 422 naming `password` when it is wrong (or the account is locked for guessing).
+pub async fn check_password(
     db: &DatabaseConnection,
+    state: &AuthState,
     account: &user::Model,
+    password: &str,
+    field: &str,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    let now = Utc::now();
-    let fresh_window = account
-        .totp_failed_since
-        .is_none_or(|since| now - since > Duration::hours(24));
-    let (count, since) = if fresh_window {
-        (1, now)
-    } else {
-        (
-            account.totp_failed_count + 1,
-            account.totp_failed_since.unwrap_or(now),
-        )
-    };
-    let txn = shared::db::begin_write(db).await?;
-    let mut active: user::ActiveModel = account.clone().into();
-    active.totp_failed_count = Set(count);
-    active.totp_failed_since = Set(Some(since));
-    let locking = count >= ACCOUNT_MAX_FAILURES && !is_locked(account, now);
-    if locking {
-        active.totp_locked_until = Set(Some(now + ACCOUNT_LOCK));
+    if !attempts::reserve_password(db, account.id, client).await? {
+        state.hasher.verify(password, None).await?;
+        return Err(AppError::invalid(
+            field,
+            "cannot be checked now: too many wrong attempts, try again later",
+        ));
     }
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
-    audit::record(
-        &txn,
-        &client.actor(Some(account.id)),
-        AuditEntry::new("two_factor_failed", "user").entity_id(account.id),
-    )
-    .await?;
-    if locking {
-        audit::record(
-            &txn,
-            &client.actor(Some(account.id)),
-            AuditEntry::new("two_factor_locked", "user").entity_id(account.id),
-        )
-        .await?;
-        mailer::queue(
-            &txn,
-            Email {
-                to: account.email.clone(),
-                subject: "Two-factor sign-in locked on your Presta account".to_owned(),
-                body: format!(
-                    "Hello {},\n\nTen wrong two-factor codes were entered for your account within \
-                     24 hours, so two-factor sign-in is locked until {} UTC.\n\nIf this was not \
-                     you, someone knows your password: change it as soon as you can sign in.\n",
-                    account.full_name,
-                    (now + ACCOUNT_LOCK).format("%Y-%m-%d %H:%M")
-                ),
-                template: "two_factor_locked",
-                user_id: Some(account.id),
-            },
-        )
-        .await?;
+    if !state
+        .hasher
+        .verify(password, Some(&account.password_hash))
+        .await?
+    {
+        return Err(AppError::invalid(field, "is not your current password"));
     }
-    txn.commit().await?;
-    Ok(())
+    attempts::password_succeeded(db, account.id).await
+}
+
+/// Check a TOTP code (or, when `allow_recovery`, a recovery code), counting the attempt.
+///
+/// # Errors
+/// 422 naming `code` when it is wrong (or 2FA is locked for guessing).
+pub async fn check_code(
+    db: &DatabaseConnection,
+    state: &AuthState,
+    account: &user::Model,
+    code: &str,
+    allow_recovery: bool,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    if !attempts::reserve_totp(db, account.id, client).await? {
+        return Err(AppError::invalid(
+            "code",
+            "cannot be checked now: too many wrong codes, try again tomorrow",
+        ));
+    }
+    let accepted = accept_code(db, state, account, code).await? == CodeCheck::Accepted
+        || (allow_recovery && consume_recovery_code(db, account.id, code).await?);
+    if !accepted {
+        return Err(AppError::invalid("code", "is not a valid code"));
+    }
+    attempts::totp_succeeded(db, account.id).await
 }
 
 /// `POST /setup-2fa` answer: what an authenticator app needs.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TwoFactorSetup {
     /// Base32 secret, for manual entry.
     pub secret: String,
@@ -258,11 +241,21 @@ pub struct TwoFactorSetup {
     pub qr_code: String,
 }
 
-/// Start setting up 2FA: a new secret, shown once; 2FA is on after the first valid code is sent
-/// to `POST /verify-2fa`.
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetupTwoFactorRequest {
+    /// The current password: a borrowed session must not enrol its own authenticator.
+    #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
+    pub password: String,
+}
+
+/// Start setting up 2FA (password required): a new secret, shown once; 2FA is on after the
+/// first valid code is sent to `POST /verify-2fa`.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
+    request_body = SetupTwoFactorRequest,
     responses(
         (status = 200, description = "Secret and QR code", body = ApiResponse<TwoFactorSetup>),
         errors::AuthedWrite
@@ -273,13 +266,17 @@ pub async fn setup(
     state: web::Data<AuthState>,
     db: web::Data<DatabaseConnection>,
     caller: AuthUser,
+    client: ClientInfo,
+    body: Json<SetupTwoFactorRequest>,
 ) -> Result<ApiResponse<TwoFactorSetup>, AppError> {
+    caller.require_session()?;
     let account = load(db.get_ref(), caller.id).await?;
     if account.totp_enabled_at.is_some() {
         return Err(AppError::conflict(
             "Two-factor authentication is already on; disable it first to change the secret",
         ));
     }
+    check_password(&db, &state, &account, &body.password, "password", &client).await?;
     let mut secret = [0u8; 20];
     rand::fill(&mut secret);
     let totp = totp(secret.to_vec(), &account.email)?;
@@ -294,11 +291,19 @@ pub async fn setup(
     let sealed =
         shared::crypto::encrypt(&state.encryption_key, &secret, &secret_context(account.id))
             .map_err(AppError::internal)?;
+    let txn = shared::db::begin_write(db.get_ref()).await?;
     let mut active: user::ActiveModel = account.into();
     active.totp_secret_enc = Set(Some(sealed));
     active.totp_last_step = Set(None);
     active.updated_at = Set(Utc::now());
-    active.update(db.get_ref()).await?;
+    active.update(&txn).await?;
+    audit::record(
+        &txn,
+        &client.actor(Some(caller.id)),
+        AuditEntry::new("two_factor_setup_started", "user").entity_id(caller.id),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(ApiResponse::ok(TwoFactorSetup {
         secret: totp.secret().to_base32(),
         otpauth_url,
@@ -312,7 +317,7 @@ pub async fn setup(
 /// Turn 2FA on (first valid code after setup); returns the recovery codes, shown once.
 ///
 /// # Errors
-/// 409 without a pending setup, 422 for a wrong code.
+/// 409 without a pending setup (or when it is already on), 422 for a wrong code.
 pub async fn enable(
     db: &DatabaseConnection,
     state: &AuthState,
@@ -320,6 +325,7 @@ pub async fn enable(
     client: &ClientInfo,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
+    caller.require_session()?;
     let account = load(db, caller.id).await?;
     if account.totp_enabled_at.is_some() {
         return Err(AppError::conflict(
@@ -329,22 +335,21 @@ pub async fn enable(
     if account.totp_secret_enc.is_none() {
         return Err(AppError::conflict("Call POST /api/auth/setup-2fa first"));
     }
-    match accept_code(db, state, &account, code).await? {
-        CodeCheck::Accepted => {}
-        CodeCheck::Wrong | CodeCheck::Replayed => {
-            return Err(AppError::invalid(
-                "code",
-                "is not the current code of your authenticator",
-            ));
-        }
-    }
+    check_code(db, state, &account, code, false, client).await?;
     let txn = shared::db::begin_write(db).await?;
-    let mut active: user::ActiveModel = account.clone().into();
-    active.totp_enabled_at = Set(Some(Utc::now()));
-    active.totp_failed_count = Set(0);
-    active.totp_failed_since = Set(None);
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
+    // Once, even if two confirmations race.
+    let switched = user::Entity::update_many()
+        .col_expr(user::Column::TotpEnabledAt, Some(Utc::now()).into())
+        .col_expr(user::Column::UpdatedAt, Utc::now().into())
+        .filter(user::Column::Id.eq(account.id))
+        .filter(user::Column::TotpEnabledAt.is_null())
+        .exec(&txn)
+        .await?;
+    if switched.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "Two-factor authentication is already on",
+        ));
+    }
     let codes = replace_recovery_codes(&txn, account.id).await?;
     audit::record(
         &txn,
@@ -356,11 +361,11 @@ pub async fn enable(
     Ok(codes)
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisableTwoFactorRequest {
-    #[validate(length(min = 1, max = 128))]
-    #[schema(min_length = 1, max_length = 128)]
+    #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
     /// A current TOTP code or an unused recovery code.
     #[validate(length(min = 6, max = 32))]
@@ -371,32 +376,6 @@ pub struct DisableTwoFactorRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorStatus {
     pub two_factor_enabled: bool,
-}
-
-/// Check "something you know and something you have" for a sensitive change.
-async fn check_password_and_code(
-    db: &DatabaseConnection,
-    state: &AuthState,
-    account: &user::Model,
-    password: Option<&str>,
-    code: &str,
-) -> Result<(), AppError> {
-    if let Some(password) = password
-        && !state
-            .hasher
-            .verify(password, Some(&account.password_hash))
-            .await?
-    {
-        return Err(AppError::invalid(
-            "password",
-            "is not your current password",
-        ));
-    }
-    let totp_ok = accept_code(db, state, account, code).await? == CodeCheck::Accepted;
-    if !totp_ok && !consume_recovery_code(db, account.id, code).await? {
-        return Err(AppError::invalid("code", "is not a valid code"));
-    }
-    Ok(())
 }
 
 /// Turn 2FA off (password and a current code or a recovery code).
@@ -417,18 +396,13 @@ pub async fn disable(
     client: ClientInfo,
     body: Json<DisableTwoFactorRequest>,
 ) -> Result<ApiResponse<TwoFactorStatus>, AppError> {
+    caller.require_session()?;
     let account = load(db.get_ref(), caller.id).await?;
     if account.totp_enabled_at.is_none() {
         return Err(AppError::conflict("Two-factor authentication is not on"));
     }
-    check_password_and_code(
-        db.get_ref(),
-        &state,
-        &account,
-        Some(&body.password),
-        &body.code,
-    )
-    .await?;
+    check_password(&db, &state, &account, &body.password, "password", &client).await?;
+    check_code(&db, &state, &account, &body.code, true, &client).await?;
     let txn = shared::db::begin_write(db.get_ref()).await?;
     let mut active: user::ActiveModel = account.clone().into();
     active.totp_enabled_at = Set(None);
@@ -467,7 +441,7 @@ pub async fn disable(
     }))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegenerateRecoveryCodesRequest {
     /// A current TOTP code.
@@ -476,7 +450,7 @@ pub struct RegenerateRecoveryCodesRequest {
     pub code: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct RecoveryCodes {
     /// Ten single-use codes, shown once. Each replaces a TOTP code once.
     pub recovery_codes: Vec<String>,
@@ -500,16 +474,12 @@ pub async fn regenerate_recovery_codes(
     client: ClientInfo,
     body: Json<RegenerateRecoveryCodesRequest>,
 ) -> Result<ApiResponse<RecoveryCodes>, AppError> {
+    caller.require_session()?;
     let account = load(db.get_ref(), caller.id).await?;
     if account.totp_enabled_at.is_none() {
         return Err(AppError::conflict("Two-factor authentication is not on"));
     }
-    if accept_code(db.get_ref(), &state, &account, &body.code).await? != CodeCheck::Accepted {
-        return Err(AppError::invalid(
-            "code",
-            "is not the current code of your authenticator",
-        ));
-    }
+    check_code(&db, &state, &account, &body.code, false, &client).await?;
     let txn = shared::db::begin_write(db.get_ref()).await?;
     let codes = replace_recovery_codes(&txn, account.id).await?;
     audit::record(

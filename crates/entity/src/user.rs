@@ -29,6 +29,8 @@ pub struct Model {
     pub lock_notified: bool,
     pub last_login_at: Option<DateTimeUtc>,
     pub password_changed_at: DateTimeUtc,
+    /// A generated one-time password: everything but changing it is refused until then.
+    pub password_must_change: bool,
     /// TOTP secret, encrypted; present while 2FA is being set up or is on.
     pub totp_secret_enc: Option<Vec<u8>>,
     pub totp_enabled_at: Option<DateTimeUtc>,

@@ -51,9 +51,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// Job handlers of the product.
 #[must_use]
-pub fn job_registry(mailer: &Arc<Mailer>) -> JobRegistry {
+pub fn job_registry(config: &Config, mailer: &Arc<Mailer>) -> JobRegistry {
     let mut registry = JobRegistry::new();
     registry.register(shared::mailer::SEND_JOB, mailer.job());
+    for (kind, handler) in auth::job_handlers(config) {
+        registry.register(kind, handler);
+    }
     registry
 }
 
@@ -214,7 +217,7 @@ impl Application {
                 )
             })?;
 
-        let mut registry = job_registry(&mailer);
+        let mut registry = job_registry(&config, &mailer);
         for (kind, handler) in &extensions.jobs {
             registry.register(kind.clone(), Arc::clone(handler));
         }

@@ -55,6 +55,7 @@ enum Command {
     CreateUser {
         #[arg(long)]
         email: String,
+        /// The password, or `-` to read it from standard input.
         #[arg(long)]
         password: String,
         #[arg(long, value_enum)]
@@ -83,6 +84,7 @@ async fn create(
     role: entity::Role,
     company: Option<String>,
     name: String,
+    must_change_password: bool,
 ) -> anyhow::Result<()> {
     let config = config()?;
     telemetry::init(&config);
@@ -99,6 +101,7 @@ async fn create(
             full_name: name,
             role,
             company,
+            must_change_password,
         },
         &shared::audit::Actor::system(),
     )
@@ -144,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
                 entity::Role::Superadmin,
                 None,
                 name,
+                generated,
             )
             .await?;
             if generated {
@@ -161,7 +165,15 @@ async fn main() -> anyhow::Result<()> {
             name,
         } => {
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("User").to_owned());
-            create(email, password, role.into(), company, name).await
+            // `--password -` reads it from standard input, out of the process list and history.
+            let password = if password == "-" {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                password
+            };
+            create(email, password, role.into(), company, name, false).await
         }
         Command::Serve => {
             let config = config()?;

@@ -174,6 +174,16 @@ impl JobHandler for SendMail {
         match transport.send(message).await {
             Ok(_) => {
                 tracing::info!(to = %row.to_address, subject = %row.subject, "e-mail sent");
+                let mut row = row;
+                if row.body_text.contains("token=") {
+                    // Delivered: a copy of a live single-use link has no business in a table
+                    // that backups and staff can read.
+                    row.body_text =
+                        "(delivered; the body held a single-use link and was cleared)".to_owned();
+                    let mut active: outbox_email::ActiveModel = row.clone().into();
+                    active.body_text = Set(row.body_text.clone());
+                    active.update(ctx.db()).await?;
+                }
                 mark(ctx.db(), row, outbox_email::SENT, None).await?;
                 Ok(None)
             }

@@ -507,6 +507,7 @@ impl TestApp {
                 company: company.map(str::to_owned).or_else(|| {
                     (role == entity::Role::Client).then(|| format!("Company of {email}"))
                 }),
+                must_change_password: false,
             },
             &shared::audit::Actor::system(),
         )
@@ -621,4 +622,30 @@ pub async fn auth_user(app: &TestApp, email: &str) -> entity::user::Model {
         .await
         .expect("db")
         .expect("the account exists")
+}
+
+impl TestApp {
+    /// Wait until the job queue has nothing queued or running (mail jobs and the like).
+    pub async fn wait_for_jobs(&self) {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let pending = entity::job::Entity::find()
+                .filter(entity::job::Column::Status.is_in([
+                    entity::job::JobStatus::Queued,
+                    entity::job::JobStatus::Running,
+                ]))
+                .count(&self.db)
+                .await
+                .expect("jobs");
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} jobs never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }

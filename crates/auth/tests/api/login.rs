@@ -235,3 +235,43 @@ async fn a_login_storm_is_rate_limited_per_ip() {
     assert!(res.header("retry-after").is_some());
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_counts_every_guess() {
+    let app = spawn_app().await;
+    let account = app
+        .create_account(Role::Client, "burst@example.test", None)
+        .await;
+    let guesses: Vec<String> = (0..12).map(|i| format!("Parallel-Guess-{i:04}")).collect();
+    let results = futures_util::future::join_all(
+        guesses
+            .iter()
+            .map(|guess| app.login("burst@example.test", guess)),
+    )
+    .await;
+    assert!(results.iter().all(|r| r.status == 401));
+    let after = user::Entity::find_by_id(account.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.failed_login_count, 12);
+    assert!(after.locked_until.unwrap() > Utc::now());
+    // Locked now: the right password is refused unchecked.
+    app.login("burst@example.test", USER_PASSWORD)
+        .await
+        .assert_status(401);
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_audited_by_hash_only() {
+    let app = spawn_app().await;
+    app.login("typed-my-password-here@example.test", "whatever-123")
+        .await
+        .assert_status(401);
+    let rows = test_support::fixtures::events(&app.db).await;
+    let failed = rows.iter().find(|r| r.action == "login_failed").unwrap();
+    let text = failed.after.as_ref().unwrap().to_string();
+    assert!(!text.contains("typed-my-password-here"), "{text}");
+    assert!(text.contains("email_sha256"));
+}

@@ -15,7 +15,7 @@ async fn a_personal_access_token_acts_as_its_owner_until_revoked() {
         &app,
         "/api/auth/tokens",
         &admin.token,
-        &json!({ "name": "nightly export", "expires_in_days": 30 }),
+        &json!({ "name": "nightly export", "expires_in_days": 30, "password": admin.password }),
     )
     .await
     .ok(201);
@@ -90,7 +90,7 @@ async fn an_expired_token_is_refused() {
         &app,
         "/api/auth/tokens",
         &user.token,
-        &json!({ "name": "short-lived", "expires_in_days": 1 }),
+        &json!({ "name": "short-lived", "expires_in_days": 1, "password": user.password }),
     )
     .await
     .ok(201);
@@ -121,7 +121,7 @@ async fn tokens_are_private_to_their_owner_and_validated() {
         &app,
         "/api/auth/tokens",
         &owner.token,
-        &json!({ "name": "mine", "expires_in_days": 7 }),
+        &json!({ "name": "mine", "expires_in_days": 7, "password": owner.password }),
     )
     .await
     .ok(201);
@@ -143,7 +143,7 @@ async fn tokens_are_private_to_their_owner_and_validated() {
         &app,
         "/api/auth/tokens",
         &owner.token,
-        &json!({ "name": "x", "expires_in_days": 400 }),
+        &json!({ "name": "x", "expires_in_days": 400, "password": owner.password }),
     )
     .await
     .field_error("expires_in_days");
@@ -151,8 +151,87 @@ async fn tokens_are_private_to_their_owner_and_validated() {
         &app,
         "/api/auth/tokens",
         &owner.token,
-        &json!({ "name": "", "expires_in_days": 5 }),
+        &json!({ "name": "", "expires_in_days": 5, "password": owner.password }),
     )
     .await
     .field_error("name");
+}
+
+async fn mint(app: &test_support::TestApp, user: &test_support::TestUser) -> String {
+    let created = post_authed(
+        app,
+        "/api/auth/tokens",
+        &user.token,
+        &json!({ "name": "script", "expires_in_days": 30, "password": user.password }),
+    )
+    .await
+    .ok(201);
+    let secret = created["token"].as_str().unwrap().to_owned();
+    test_support::remember_secret(&secret);
+    secret
+}
+
+#[tokio::test]
+async fn minting_a_token_needs_the_password_and_a_session() {
+    let app = spawn_app().await;
+    let user = app.login_as(Role::Client).await;
+    post_authed(
+        &app,
+        "/api/auth/tokens",
+        &user.token,
+        &json!({ "name": "x", "expires_in_days": 5, "password": "Wrong-Password-123" }),
+    )
+    .await
+    .field_error("password");
+    let pat = mint(&app, &user).await;
+    // A token cannot mint tokens, nor touch passwords or 2FA.
+    for (path, body) in [
+        (
+            "/api/auth/tokens",
+            json!({ "name": "y", "expires_in_days": 5, "password": user.password }),
+        ),
+        (
+            "/api/auth/change-password",
+            json!({ "current_password": user.password, "new_password": "Another-Long-Passphrase-77" }),
+        ),
+        ("/api/auth/setup-2fa", json!({ "password": user.password })),
+        (
+            "/api/auth/disable-2fa",
+            json!({ "password": user.password, "code": "123456" }),
+        ),
+        ("/api/auth/recovery-codes", json!({ "code": "123456" })),
+    ] {
+        post_authed(&app, path, &pat, &body)
+            .await
+            .error(403, "FORBIDDEN");
+    }
+}
+
+#[tokio::test]
+async fn password_changes_resets_and_logout_all_revoke_every_token() {
+    let app = spawn_app().await;
+    let user = app.login_as(Role::Prestataire).await;
+    let first = mint(&app, &user).await;
+    post_authed(&app, "/api/auth/logout-all", &user.token, &json!({}))
+        .await
+        .ok(200);
+    me(&app, &first).await.error(401, "UNAUTHENTICATED");
+
+    let fresh = app.login(&user.email, &user.password).await.ok(200);
+    let token = fresh["token"].as_str().unwrap().to_owned();
+    let user = test_support::TestUser { token, ..user };
+    let second = mint(&app, &user).await;
+    app.post_json("/api/auth/forgot-password", &json!({ "email": user.email }))
+        .await
+        .ok(202);
+    let link =
+        test_support::token_in(&app.last_mail(&user.email, "reset_password").await.body_text);
+    test_support::remember_secret("Another-Long-Passphrase-77");
+    app.post_json(
+        "/api/auth/reset-password",
+        &json!({ "token": link, "password": "Another-Long-Passphrase-77" }),
+    )
+    .await
+    .ok(200);
+    me(&app, &second).await.error(401, "UNAUTHENTICATED");
 }

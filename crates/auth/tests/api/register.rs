@@ -132,6 +132,11 @@ async fn bad_registrations_name_the_field() {
     app.post_json("/api/auth/register", &no_company)
         .await
         .field_error("company_name");
+    let mut blank = client("blank@example.test");
+    blank["full_name"] = json!("   ");
+    app.post_json("/api/auth/register", &blank)
+        .await
+        .field_error("full_name");
     let mut bad_email = client("x");
     bad_email["email"] = json!("not-an-email");
     app.post_json("/api/auth/register", &bad_email)

@@ -191,6 +191,72 @@ async fn the_first_start_creates_a_superadmin_and_shows_its_one_time_password() 
     let password = password.expect("the one-time password is printed");
     test_support::remember_secret(&password);
     assert_eq!(login(port, "admin@presta.local", &password).await, 200);
+
+    // One-time: until it is changed, nothing else is allowed.
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}/api/auth");
+    let tokens: serde_json::Value = client
+        .post(format!("{base}/login"))
+        .json(&serde_json::json!({ "email": "admin@presta.local", "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["data"]["token"].as_str().unwrap().to_owned();
+    test_support::remember_secret(&token);
+    let status = |res: reqwest::Response| res.status().as_u16();
+    assert_eq!(
+        status(
+            client
+                .get(format!("{base}/permissions"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            client
+                .get(format!("{base}/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    let new_password = "A-Brand-New-Root-Phrase-1";
+    test_support::remember_secret(new_password);
+    let changed: serde_json::Value = client
+        .post(format!("{base}/change-password"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "current_password": password, "new_password": new_password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fresh = changed["data"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("new tokens: {changed}"))
+        .to_owned();
+    test_support::remember_secret(&fresh);
+    assert_eq!(
+        status(
+            client
+                .get(format!("{base}/permissions"))
+                .bearer_auth(&fresh)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
     child.kill().ok();
     child.wait().ok();
 
