@@ -248,35 +248,19 @@ pub async fn register(
         }
         _ => None,
     };
-    let inserted = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email.clone()),
-        password_hash: Set(password_hash),
-        full_name: Set(body.full_name.trim().to_owned()),
-        phone: Set(body.phone.map(|p| p.trim().to_owned())),
-        role: Set(role),
-        company_id: Set(company_id),
+    let inserted = users::NewUser {
+        email: email.clone(),
+        password_hash,
+        full_name: body.full_name,
+        phone: body.phone,
+        role,
+        company_id,
         // A revendeur waits for a superadmin.
-        is_active: Set(role != Role::Revendeur),
-        email_verified_at: Set(None),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        lock_notified: Set(false),
-        last_login_at: Set(None),
-        password_changed_at: Set(now),
-        password_must_change: Set(false),
-        totp_secret_enc: Set(None),
-        totp_enabled_at: Set(None),
-        totp_last_step: Set(None),
-        totp_failed_count: Set(0),
-        totp_failed_since: Set(None),
-        totp_locked_until: Set(None),
-        google_ai_key_enc: Set(None),
-        openai_key_enc: Set(None),
-        verification_sent_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+        is_active: role != Role::Revendeur,
+        verified: false,
+        must_change_password: false,
     }
+    .into_active_model()
     .insert(&txn)
     .await;
     let account = match inserted {

@@ -58,7 +58,6 @@ pub async fn create_account(
         ));
     }
     let hash = hasher.hash(&new.password).await?;
-    let now = Utc::now();
     let txn = shared::db::begin_write(db).await?;
     let company_id = match new
         .company
@@ -69,34 +68,18 @@ pub async fn create_account(
         Some(name) => Some(find_or_create_company(&txn, name).await?),
         None => None,
     };
-    let account = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email),
-        password_hash: Set(hash),
-        full_name: Set(new.full_name),
-        phone: Set(None),
-        role: Set(new.role),
-        company_id: Set(company_id),
-        is_active: Set(true),
-        email_verified_at: Set(Some(now)),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        lock_notified: Set(false),
-        last_login_at: Set(None),
-        password_changed_at: Set(now),
-        password_must_change: Set(new.must_change_password),
-        totp_secret_enc: Set(None),
-        totp_enabled_at: Set(None),
-        totp_last_step: Set(None),
-        totp_failed_count: Set(0),
-        totp_failed_since: Set(None),
-        totp_locked_until: Set(None),
-        google_ai_key_enc: Set(None),
-        openai_key_enc: Set(None),
-        verification_sent_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let account = users::NewUser {
+        email,
+        password_hash: hash,
+        full_name: new.full_name,
+        phone: None,
+        role: new.role,
+        company_id,
+        is_active: true,
+        verified: true,
+        must_change_password: new.must_change_password,
     }
+    .into_active_model()
     .insert(&txn)
     .await?;
     audit::record(

@@ -95,6 +95,56 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> Result<user::Model, Ap
         .ok_or_else(|| AppError::unauthenticated("The account is not available"))
 }
 
+/// A new account's row: who it is, and where it stands (active, verified, must change its
+/// password). Everything else starts from zero.
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub company_id: Option<Uuid>,
+    pub is_active: bool,
+    pub verified: bool,
+    pub must_change_password: bool,
+}
+
+impl NewUser {
+    #[must_use]
+    pub fn into_active_model(self) -> user::ActiveModel {
+        use sea_orm::ActiveValue::Set;
+        let now = Utc::now();
+        user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(normalize_email(&self.email)),
+            password_hash: Set(self.password_hash),
+            full_name: Set(self.full_name.trim().to_owned()),
+            phone: Set(self.phone.map(|p| p.trim().to_owned())),
+            role: Set(self.role),
+            company_id: Set(self.company_id),
+            is_active: Set(self.is_active),
+            email_verified_at: Set(self.verified.then_some(now)),
+            failed_login_count: Set(0),
+            locked_until: Set(None),
+            lock_notified: Set(false),
+            last_login_at: Set(None),
+            password_changed_at: Set(now),
+            password_must_change: Set(self.must_change_password),
+            totp_secret_enc: Set(None),
+            totp_enabled_at: Set(None),
+            totp_last_step: Set(None),
+            totp_failed_count: Set(0),
+            totp_failed_since: Set(None),
+            totp_locked_until: Set(None),
+            google_ai_key_enc: Set(None),
+            openai_key_enc: Set(None),
+            verification_sent_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}
+
 /// Where a request came from: for sessions, audit rows and security e-mails.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
