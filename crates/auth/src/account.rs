@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::audit::{self, Actor, AuditEntry};
 use shared::extract::Json;
@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use entity::company::CompanyType;
+use entity::company::ClientKind;
 use entity::{Role, auth_token, company, user};
 
 use crate::identity::AuthUser;
@@ -229,21 +229,13 @@ pub async fn register(
         return Ok(ApiResponse::accepted(Accepted { message: ACCEPTED }));
     }
 
-    let now = Utc::now();
     let role: Role = body.role.into();
     let txn = shared::db::begin_write(db.get_ref()).await?;
     let company_id = match (role, company_name) {
         (Role::Client, Some(name)) => {
-            let company = company::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                name: Set(name.to_owned()),
-                company_type: Set(CompanyType::Client),
-                revendeur_id: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
+            let company = company::new_client(name, Some(ClientKind::Entreprise))
+                .insert(&txn)
+                .await?;
             Some(company.id)
         }
         _ => None,
@@ -835,21 +827,16 @@ pub async fn update_profile_alias(
     ))
 }
 
-/// Absent: leave as is; `null`: remove; a string: set.
-fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApiKeysRequest {
     /// Google AI key; `null` removes it, absent keeps it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "shared::extract::double_option")]
     #[validate(length(min = 8, max = 300))]
     #[schema(value_type = Option<String>, min_length = 8, max_length = 300)]
     pub google_ai_key: Option<Option<String>>,
     /// OpenAI key; `null` removes it, absent keeps it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "shared::extract::double_option")]
     #[validate(length(min = 8, max = 300))]
     #[schema(value_type = Option<String>, min_length = 8, max_length = 300)]
     pub openai_key: Option<Option<String>>,

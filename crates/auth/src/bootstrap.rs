@@ -1,10 +1,9 @@
 //! Accounts created outside the API: the first superadmin at start-up, and the `presta
 //! create-admin` / `presta create-user` commands. Such accounts are active and verified.
 
-use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 use secrecy::ExposeSecret;
 use shared::AppError;
@@ -12,7 +11,7 @@ use shared::audit::{self, Actor, AuditEntry};
 use shared::config::Config;
 use uuid::Uuid;
 
-use entity::company::CompanyType;
+use entity::company::ClientKind;
 use entity::{Role, company, user};
 
 use crate::password::{PasswordHasher, check_policy};
@@ -104,17 +103,9 @@ async fn find_or_create_company(db: &impl ConnectionTrait, name: &str) -> Result
     {
         return Ok(existing.id);
     }
-    let now = Utc::now();
-    let created = company::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(name.to_owned()),
-        company_type: Set(CompanyType::Client),
-        revendeur_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+    let created = company::new_client(name, Some(ClientKind::Entreprise))
+        .insert(db)
+        .await?;
     Ok(created.id)
 }
 

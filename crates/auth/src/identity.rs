@@ -157,18 +157,35 @@ async fn check_pat(db: &DatabaseConnection, token: &str) -> Result<Presented, Cr
 }
 
 /// From an `Authorization` header value to a checked credential.
+/// The bearer token of an `Authorization` header value.
+fn bearer(value: &actix_web::http::header::HeaderValue) -> Option<&str> {
+    value.to_str().ok().and_then(|v| {
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    })
+}
+
+/// The bearer token a request carries in its `Authorization` header, if any.
+#[must_use]
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(bearer)
+        .map(str::to_owned)
+}
+
 async fn authenticate(
     value: &actix_web::http::header::HeaderValue,
     state: &AuthState,
     db: &DatabaseConnection,
 ) -> Credential {
-    let token = value.to_str().ok().and_then(|v| {
-        let (scheme, rest) = v.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-    });
-    let Some(token) = token else {
+    let Some(token) = bearer(value) else {
         return Credential::Invalid("Use `Authorization: Bearer <token>`");
     };
+    check_token(token, state, db).await
+}
+
+async fn check_token(token: &str, state: &AuthState, db: &DatabaseConnection) -> Credential {
     let presented = if token.starts_with(PAT_PREFIX) {
         match check_pat(db, token).await {
             Ok(presented) => presented,
@@ -184,6 +201,30 @@ async fn authenticate(
     match check_account(db, presented).await {
         Ok(user) => Credential::Valid(Box::new(user)),
         Err(credential) => credential,
+    }
+}
+
+/// Check a token presented some other way than the `Authorization` header (a WebSocket's
+/// `access_token`, which browsers cannot send as a header), exactly as the middleware would, and
+/// again later to see whether it still holds.
+///
+/// # Errors
+/// 401 when it does not (or no longer) hold, 503 when the database cannot be asked, 403 while
+/// a one-time password has not been changed.
+pub async fn authenticate_token(
+    token: &str,
+    state: &AuthState,
+    db: &DatabaseConnection,
+) -> Result<AuthUser, AppError> {
+    match check_token(token, state, db).await {
+        Credential::Valid(user) if user.must_change_password => Err(AppError::forbidden(
+            "Change your one-time password first (POST /api/auth/change-password)",
+        )),
+        Credential::Valid(user) => Ok(*user),
+        Credential::Invalid(message) => Err(unauthenticated(message)),
+        Credential::Unavailable => Err(AppError::Unavailable(
+            "The database is unavailable".to_owned(),
+        )),
     }
 }
 

@@ -138,7 +138,82 @@ pub struct Config {
     pub public_url: String,
     /// Sender of the platform's e-mails.
     pub mail_from: String,
+    /// Support-ticket SLA targets per priority (`SLA_TARGETS`).
+    pub sla_targets: Vec<SlaTarget>,
+    /// Share of an SLA budget after which a ticket is `warning` (1..=99).
+    pub sla_warning_percent: u8,
+    /// How often breaches are looked for.
+    pub sla_scan_interval: Duration,
+    /// How long `POST …/export` waits for its file before answering 202.
+    pub export_wait: Duration,
+    /// How long an export's download link works.
+    pub export_ttl: Duration,
+    /// How long an attachment's download link works.
+    pub download_link_ttl: Duration,
+    /// ISO 4217 code of amounts entered without one.
+    pub default_currency: String,
+    /// How often an open WebSocket checks that its credential still holds.
+    pub ws_recheck_interval: Duration,
 }
+
+/// The SLA of one ticket priority: time to first response and to resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaTarget {
+    pub priority: String,
+    pub first_response: Duration,
+    pub resolution: Duration,
+}
+
+/// `30m`, `4h`, `10d`.
+fn parse_span(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let (number, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let n: u64 = number.trim().parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit {
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+/// `critique=4h/24h,haute=8h/48h,…`: priority = first response / resolution.
+///
+/// # Errors
+/// A message naming the entry that does not parse.
+pub fn parse_sla_targets(raw: &str) -> Result<Vec<SlaTarget>, String> {
+    let mut targets: Vec<SlaTarget> = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry.split_once('=').and_then(|(priority, spans)| {
+            let (first, resolution) = spans.split_once('/')?;
+            Some(SlaTarget {
+                priority: priority.trim().to_owned(),
+                first_response: parse_span(first)?,
+                resolution: parse_span(resolution)?,
+            })
+        });
+        let target = parsed.ok_or_else(|| {
+            format!(
+                "`{entry}`: expected <priority>=<first response>/<resolution>, e.g. haute=8h/48h"
+            )
+        })?;
+        if target.first_response > target.resolution {
+            return Err(format!(
+                "`{entry}`: the first response cannot be due after the resolution"
+            ));
+        }
+        if targets.iter().any(|t| t.priority == target.priority) {
+            return Err(format!("`{}` is listed twice", target.priority));
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// The defaults of `SLA_TARGETS`.
+pub const DEFAULT_SLA_TARGETS: &str =
+    "critique=4h/24h,haute=8h/48h,normale=24h/120h,basse=72h/240h";
 
 /// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
 #[must_use]
@@ -531,6 +606,43 @@ impl Config {
         if http_workers == 0 {
             return Err(invalid("HTTP_WORKERS", "must be at least 1"));
         }
+        let sla_targets = parse_sla_targets(
+            &get("SLA_TARGETS").unwrap_or_else(|| DEFAULT_SLA_TARGETS.to_owned()),
+        )
+        .map_err(|m| invalid("SLA_TARGETS", m))?;
+        let sla_warning_percent: u8 = parse("SLA_WARNING_PERCENT", get("SLA_WARNING_PERCENT"), 75)?;
+        if !(1..=99).contains(&sla_warning_percent) {
+            return Err(invalid("SLA_WARNING_PERCENT", "must be between 1 and 99"));
+        }
+        let sla_scan_s: u64 = parse(
+            "SLA_SCAN_INTERVAL_SECONDS",
+            get("SLA_SCAN_INTERVAL_SECONDS"),
+            60,
+        )?;
+        let export_wait_ms: u64 = parse("EXPORT_WAIT_MS", get("EXPORT_WAIT_MS"), 10_000)?;
+        let export_ttl_h: u64 = parse("EXPORT_TTL_HOURS", get("EXPORT_TTL_HOURS"), 24)?;
+        let download_link_min: u64 =
+            parse("DOWNLOAD_LINK_MINUTES", get("DOWNLOAD_LINK_MINUTES"), 60)?;
+        let ws_recheck_s: u64 = parse("WS_RECHECK_SECONDS", get("WS_RECHECK_SECONDS"), 60)?;
+        for (variable, value) in [
+            ("SLA_SCAN_INTERVAL_SECONDS", sla_scan_s),
+            ("EXPORT_TTL_HOURS", export_ttl_h),
+            ("DOWNLOAD_LINK_MINUTES", download_link_min),
+            ("WS_RECHECK_SECONDS", ws_recheck_s),
+        ] {
+            if value == 0 {
+                return Err(invalid(variable, "must be at least 1"));
+            }
+        }
+        let default_currency = get("DEFAULT_CURRENCY").unwrap_or_else(|| "EUR".to_owned());
+        if !(default_currency.len() == 3
+            && default_currency.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(invalid(
+                "DEFAULT_CURRENCY",
+                "must be an ISO 4217 code such as EUR or XOF",
+            ));
+        }
         let default_pool = if database_url.starts_with("sqlite:") {
             8
         } else {
@@ -585,6 +697,14 @@ impl Config {
             public_url,
             mail_from: get("MAIL_FROM")
                 .unwrap_or_else(|| "Presta <no-reply@presta.local>".to_owned()),
+            sla_targets,
+            sla_warning_percent,
+            sla_scan_interval: Duration::from_secs(sla_scan_s),
+            export_wait: Duration::from_millis(export_wait_ms),
+            export_ttl: Duration::from_secs(export_ttl_h * 3600),
+            download_link_ttl: Duration::from_secs(download_link_min * 60),
+            default_currency,
+            ws_recheck_interval: Duration::from_secs(ws_recheck_s),
         })
     }
 
@@ -621,6 +741,32 @@ mod tests {
 
     const STRONG: &str = "q8Zr2LmX4vT7nB1cK9wE5yH3jD6fG0aPsUoIiQ";
     const KEY: &str = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=";
+
+    #[test]
+    fn sla_targets_parse_and_refuse_nonsense() {
+        let targets = parse_sla_targets(DEFAULT_SLA_TARGETS).unwrap();
+        assert_eq!(targets.len(), 4);
+        assert_eq!(targets[0].priority, "critique");
+        assert_eq!(targets[0].first_response, Duration::from_secs(4 * 3600));
+        assert_eq!(targets[3].resolution, Duration::from_secs(240 * 3600));
+        assert_eq!(
+            parse_sla_targets("haute=30m/2d").unwrap()[0].first_response,
+            Duration::from_secs(1800)
+        );
+        for bad in [
+            "haute",
+            "haute=4h",
+            "haute=4x/8h",
+            "haute=8h/4h",
+            "a=1h/2h,a=1h/2h",
+            "b=0h/1h",
+        ] {
+            assert!(parse_sla_targets(bad).is_err(), "{bad}");
+        }
+        assert!(config(&[("SLA_TARGETS", "haute=4x/8h")]).is_err());
+        assert!(config(&[("SLA_WARNING_PERCENT", "100")]).is_err());
+        assert!(config(&[("DEFAULT_CURRENCY", "euro")]).is_err());
+    }
 
     #[test]
     fn a_fresh_machine_gets_working_defaults() {

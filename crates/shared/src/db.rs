@@ -102,7 +102,14 @@ pub async fn check_ready(
     {
         return Err(format!("database file {} is missing", file.display()));
     }
-    match tokio::time::timeout(timeout, db.execute_unprepared("SELECT 1")).await {
+    // Ask for the schema, not just a connection: an SQLite file deleted under a running server
+    // is silently re-created empty by the next connection.
+    match tokio::time::timeout(
+        timeout,
+        db.execute_unprepared("SELECT 1 FROM seaql_migrations LIMIT 1"),
+    )
+    .await
+    {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(err)) => Err(format!("database error: {err}")),
         Err(_) => Err(format!("database did not answer within {timeout:?}")),

@@ -16,6 +16,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use futures_util::future::{LocalBoxFuture, Ready, ready};
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -149,6 +150,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     })
 }
 
+/// Deserialise and validate a JSON value nested in a request (say the `data` of an action),
+/// naming bad fields under `prefix` (`data.niveau`).
+///
+/// # Errors
+/// [`AppError::Validation`] naming each bad field.
+pub fn parse_value<T: DeserializeOwned + Validate>(
+    mut value: serde_json::Value,
+    prefix: &str,
+) -> Result<T, AppError> {
+    integral_floats_to_integers(&mut value);
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let path = if path == "." {
+            prefix.to_owned()
+        } else {
+            join(prefix, &path)
+        };
+        AppError::Validation(serde_field_error(&path, &err.into_inner().to_string()))
+    })?;
+    parsed.validate().map_err(|errors| {
+        let mut out = FieldErrors::new();
+        collect(&mut out, prefix, &errors);
+        AppError::Validation(out)
+    })?;
+    Ok(parsed)
+}
+
 const NUL_MESSAGE: &str = "must not contain NUL characters";
 
 /// Where a JSON document holds a NUL character (PostgreSQL text cannot store one).
@@ -201,6 +229,19 @@ fn integral_floats_to_integers(value: &mut serde_json::Value) {
         serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
         _ => {}
     }
+}
+
+/// For a `PATCH` field that can be cleared: absent leaves it as is (`None`), `null` clears it
+/// (`Some(None)`), a value sets it (`Some(Some(v))`). Use with `#[serde(default)]`.
+///
+/// # Errors
+/// The value does not deserialise as `T`.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Query string parameters, each named when wrong (422), then validated.

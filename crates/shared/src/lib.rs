@@ -4,11 +4,13 @@
 //! job queue.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod envelope;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod jobs;
@@ -17,6 +19,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request;
+pub mod signed_url;
 pub mod storage;
 
 pub use envelope::{ApiResponse, PageMeta, Paginated};

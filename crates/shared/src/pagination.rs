@@ -255,6 +255,52 @@ impl<F: SortField> utoipa::IntoParams for Sort<F> {
     }
 }
 
+/// The query parameters [`PageParams`] and [`Sort`] read.
+pub const PAGING_PARAMS: &[&str] = &["page", "limit", "sort", "order"];
+
+/// The filters of a paginated list: every query parameter except the paging ones, parsed into
+/// `T` (give `T` `#[serde(deny_unknown_fields)]` so a misspelt filter answers 422 instead of
+/// silently listing everything), then validated.
+#[derive(Debug)]
+pub struct Filters<T>(pub T);
+
+impl<T> Filters<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+
+    /// Parse from a whole query string.
+    ///
+    /// # Errors
+    /// 422 naming the parameter that is unknown, does not parse or fails a rule.
+    pub fn from_query(query: &str) -> Result<Self, AppError>
+    where
+        T: serde::de::DeserializeOwned + validator::Validate,
+    {
+        let rest: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                form_urlencoded::parse(query.as_bytes())
+                    .filter(|(key, _)| !PAGING_PARAMS.contains(&key.as_ref())),
+            )
+            .finish();
+        let value: T = parse_query(&rest)?;
+        crate::extract::validate(&value)?;
+        Ok(Self(value))
+    }
+}
+
+impl<T> FromRequest for Filters<T>
+where
+    T: serde::de::DeserializeOwned + validator::Validate + 'static,
+{
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_query(req.query_string()))
+    }
+}
+
 /// Run a select as one page plus its exact total, both in SQL.
 ///
 /// # Errors

@@ -49,6 +49,7 @@ pub fn extensions_with_counter(counter: RunCounter) -> Extensions {
                 .service(cancel_job)
                 .service(upload_file)
                 .service(download_file)
+                .service(advance_clock)
                 .service(internal_error);
             // One guarded scope per portal role, as the portal crates mount theirs.
             for (prefix, role) in [
@@ -369,6 +370,41 @@ async fn download_file(
 #[get("/whoami")]
 async fn whoami(caller: AuthUser) -> ApiResponse<AuthUser> {
     ApiResponse::ok(caller)
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClock {
+    /// Seconds to move the server's clock forward.
+    #[validate(range(min = 0, max = 315_360_000))]
+    #[schema(minimum = 0, maximum = 315_360_000)]
+    pub seconds: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockView {
+    /// The server's time now.
+    pub now: String,
+    /// How far ahead of the system clock it is, in seconds.
+    pub offset_seconds: i64,
+}
+
+/// Move the server's clock forward (time-based rules such as SLA deadlines).
+#[utoipa::path(
+    tag = "test",
+    request_body = AdvanceClock,
+    responses((status = 200, body = ApiResponse<ClockView>), errors::PublicWrite)
+)]
+#[post("/test/clock")]
+async fn advance_clock(
+    clock: web::Data<shared::clock::Clock>,
+    body: Json<AdvanceClock>,
+) -> ApiResponse<ClockView> {
+    clock.advance(chrono::Duration::seconds(body.seconds));
+    ApiResponse::ok(ClockView {
+        now: shared::envelope::format_utc(&clock.now()),
+        offset_seconds: clock.offset().num_seconds(),
+    })
 }
 
 /// Fails with a cause that must never reach the client.

@@ -625,16 +625,22 @@ pub async fn auth_user(app: &TestApp, email: &str) -> entity::user::Model {
 }
 
 impl TestApp {
-    /// Wait until the job queue has nothing queued or running (mail jobs and the like).
+    /// Wait until the job queue has nothing queued or running (mail jobs and the like), the
+    /// next scheduled run of a recurring job aside.
     pub async fn wait_for_jobs(&self) {
+        use entity::job::{Column, JobStatus};
+        use sea_orm::sea_query::Condition;
         use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let pending = entity::job::Entity::find()
-                .filter(entity::job::Column::Status.is_in([
-                    entity::job::JobStatus::Queued,
-                    entity::job::JobStatus::Running,
-                ]))
+                .filter(Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+                .filter(
+                    Condition::any()
+                        .add(Column::UniqueKey.is_null())
+                        .add(Column::UniqueKey.not_like("recurring:%"))
+                        .add(Column::Status.eq(JobStatus::Running)),
+                )
                 .count(&self.db)
                 .await
                 .expect("jobs");
@@ -644,6 +650,46 @@ impl TestApp {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{pending} jobs never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl TestApp {
+    /// Move the server's clock forward (needs the fixtures).
+    pub async fn advance_clock(&self, by: chrono::Duration) {
+        self.post_json(
+            "/test/clock",
+            &serde_json::json!({ "seconds": by.num_seconds() }),
+        )
+        .await
+        .ok(200);
+    }
+
+    /// Run a job of `kind` now through the queue and return its finished status (needs the
+    /// fixtures).
+    pub async fn run_job(&self, kind: &str, payload: serde_json::Value) -> serde_json::Value {
+        let job = self
+            .post_json(
+                "/test/jobs",
+                &serde_json::json!({ "kind": kind, "payload": payload, "max_attempts": 1 }),
+            )
+            .await
+            .ok(202);
+        let id = job["id"].as_str().expect("job id").to_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let status = self.get(&format!("/test/jobs/{id}")).await.ok(200);
+            if matches!(
+                status["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {kind} never finished"
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

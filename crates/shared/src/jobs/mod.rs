@@ -35,6 +35,7 @@ use entity::job_log;
 
 pub use runner::{
     JobContext, JobError, JobHandler, JobRegistry, JobRunner, RunnerConfig, RunnerHandle,
+    recurring_key,
 };
 
 /// A job to enqueue.
@@ -46,6 +47,7 @@ pub struct NewJob {
     pub priority: i32,
     pub run_at: Option<DateTime<Utc>>,
     pub created_by: Option<Uuid>,
+    pub unique_key: Option<String>,
 }
 
 impl NewJob {
@@ -58,6 +60,7 @@ impl NewJob {
             priority: 0,
             run_at: None,
             created_by: None,
+            unique_key: None,
         }
     }
 
@@ -84,16 +87,19 @@ impl NewJob {
         self.created_by = user;
         self
     }
+
+    /// While a job with this key is queued or running, [`enqueue_unique`] adds no other.
+    #[must_use]
+    pub fn unique_key(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
 }
 
-/// Insert a job. Pass the transaction that makes the change the job is about.
-///
-/// # Errors
-/// Database errors.
-pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model, DbErr> {
+fn active_model(id: Uuid, new: NewJob) -> job::ActiveModel {
     let now = Utc::now();
     job::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         kind: Set(new.kind),
         payload: Set(new.payload),
         status: Set(JobStatus::Queued),
@@ -113,9 +119,41 @@ pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Mode
         updated_at: Set(now),
         started_at: Set(None),
         finished_at: Set(None),
+        unique_key: Set(new.unique_key),
     }
-    .insert(db)
-    .await
+}
+
+/// Insert a job. Pass the transaction that makes the change the job is about.
+///
+/// # Errors
+/// Database errors.
+pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model, DbErr> {
+    active_model(Uuid::now_v7(), new).insert(db).await
+}
+
+/// Insert a job unless one with the same [`NewJob::unique_key`] is queued or running.
+/// `Ok(None)`: there already is one. Safe under concurrency (a partial unique index decides),
+/// and usable inside a transaction (the conflict does not abort it).
+///
+/// # Errors
+/// Database errors.
+pub async fn enqueue_unique(
+    db: &impl ConnectionTrait,
+    new: NewJob,
+) -> Result<Option<job::Model>, DbErr> {
+    let id = Uuid::now_v7();
+    let inserted = job::Entity::insert(active_model(id, new))
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::new()
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    job::Entity::find_by_id(id).one(db).await
 }
 
 /// A job as the status service shows it.

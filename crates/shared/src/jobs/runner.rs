@@ -58,10 +58,11 @@ pub trait JobHandler: Send + Sync + 'static {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError>;
 }
 
-/// Handlers by kind.
+/// Handlers by kind, and the kinds that run on a schedule.
 #[derive(Clone, Default)]
 pub struct JobRegistry {
     handlers: HashMap<String, Arc<dyn JobHandler>>,
+    recurring: Vec<(String, Duration)>,
 }
 
 impl JobRegistry {
@@ -73,6 +74,19 @@ impl JobRegistry {
     pub fn register(&mut self, kind: impl Into<String>, handler: Arc<dyn JobHandler>) -> &mut Self {
         self.handlers.insert(kind.into(), handler);
         self
+    }
+
+    /// Register a handler that also runs every `every` (empty payload). Each instance schedules
+    /// it, and a unique key keeps a single run queued or running across all of them.
+    pub fn register_recurring(
+        &mut self,
+        kind: impl Into<String>,
+        handler: Arc<dyn JobHandler>,
+        every: Duration,
+    ) -> &mut Self {
+        let kind = kind.into();
+        self.recurring.push((kind.clone(), every));
+        self.register(kind, handler)
     }
 
     #[must_use]
@@ -523,6 +537,14 @@ impl JobRunner {
         let config = Arc::new(self.config);
         let held: Held = Arc::new(Mutex::new(HashSet::new()));
         let mut tasks = Vec::new();
+        for (kind, every) in registry.recurring.clone() {
+            tasks.push(tokio::spawn(schedule(
+                self.db.clone(),
+                kind,
+                every,
+                watcher.clone(),
+            )));
+        }
         if !kinds.is_empty() {
             for slot in 0..config.concurrency {
                 let worker = Worker {
@@ -551,6 +573,40 @@ impl JobRunner {
             worker_id: self.worker_id,
             grace: config.shutdown_grace,
             held,
+        }
+    }
+}
+
+/// The unique key of a recurring kind's pending run.
+#[must_use]
+pub fn recurring_key(kind: &str) -> String {
+    format!("recurring:{kind}")
+}
+
+/// Keep one run of a recurring `kind` queued: at start, then every `every`.
+async fn schedule(
+    db: DatabaseConnection,
+    kind: String,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+                continue;
+            }
+        }
+        let new = super::NewJob::new(kind.clone(), Value::Object(serde_json::Map::new()))
+            .max_attempts(1)
+            .unique_key(recurring_key(&kind));
+        if let Err(err) = super::enqueue_unique(&db, new).await {
+            tracing::warn!(kind = %kind, error = %err, "could not schedule a recurring job");
         }
     }
 }
