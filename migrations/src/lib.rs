@@ -8,6 +8,8 @@ mod m20261121_000002_create_idempotency_keys;
 mod m20261121_000003_create_jobs;
 mod m20261122_000001_create_identity;
 mod m20261122_000002_create_outbox_emails;
+mod m20261123_000001_add_job_unique_key;
+mod m20261123_000002_create_tickets;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_create_jobs::Migration),
             Box::new(m20261122_000001_create_identity::Migration),
             Box::new(m20261122_000002_create_outbox_emails::Migration),
+            Box::new(m20261123_000001_add_job_unique_key::Migration),
+            Box::new(m20261123_000002_create_tickets::Migration),
         ]
     }
 }

@@ -70,6 +70,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// At most one queued-or-running job holds a given key (recurring runs, de-duplication).
+    pub unique_key: Option<String>,
     #[sea_orm(has_many)]
     pub logs: HasMany<super::job_log::Entity>,
 }

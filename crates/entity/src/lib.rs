@@ -6,6 +6,7 @@
 pub mod api_token;
 pub mod audit_log;
 pub mod auth_token;
+pub mod chantier;
 pub mod company;
 pub mod idempotency_key;
 pub mod job;
@@ -15,6 +16,12 @@ pub mod recovery_code;
 pub mod refresh_token;
 pub mod role;
 pub mod session;
+pub mod ticket;
+pub mod ticket_attachment;
+pub mod ticket_counter;
+pub mod ticket_export;
+pub mod ticket_history;
+pub mod ticket_message;
 pub mod two_factor_challenge;
 pub mod user;
 
