@@ -17,7 +17,9 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, Condition};
 use actix_web::{App, HttpServer, http, web};
 use sea_orm::DatabaseConnection;
+use shared::clock::Clock;
 use shared::config::Config;
+use shared::events::EventBus;
 use shared::jobs::{JobHandler, JobRegistry, JobRunner, RunnerConfig, RunnerHandle};
 use shared::mailer::Mailer;
 use shared::rate_limit::{RateLimit, RateLimitPolicy, RateLimiter, RedisStore};
@@ -46,18 +48,34 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
         .service(metrics::prometheus_metrics)
-        .configure(auth::routes);
+        .configure(auth::routes)
+        .configure(tickets::routes);
 }
 
 /// Job handlers of the product.
 #[must_use]
-pub fn job_registry(config: &Config, mailer: &Arc<Mailer>) -> JobRegistry {
+pub fn job_registry(
+    config: &Config,
+    mailer: &Arc<Mailer>,
+    tickets_state: &Arc<tickets::TicketsState>,
+) -> JobRegistry {
     let mut registry = JobRegistry::new();
     registry.register(shared::mailer::SEND_JOB, mailer.job());
     for (kind, handler) in auth::job_handlers(config) {
         registry.register(kind, handler);
     }
+    tickets::register_jobs(&mut registry, tickets_state, config.sla_scan_interval);
     registry
+}
+
+/// Live events: through Redis when configured (several instances), else in this process.
+async fn event_bus(config: &Config) -> anyhow::Result<EventBus> {
+    match &config.redis_url {
+        Some(url) => EventBus::redis(url, &config.redis_prefix)
+            .await
+            .map_err(|e| anyhow::anyhow!("REDIS_URL is set but Redis refused the event feed: {e}")),
+        None => Ok(EventBus::in_process()),
+    }
 }
 
 /// The OpenAPI document of the product (what `presta openapi` prints and CI compares with
@@ -217,7 +235,17 @@ impl Application {
                 )
             })?;
 
-        let mut registry = job_registry(&config, &mailer);
+        let clock = Clock::system();
+        let tickets_state = Arc::new(
+            tickets::TicketsState::from_config(
+                &config,
+                clock.clone(),
+                event_bus(&config).await?,
+                storage.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?,
+        );
+        let mut registry = job_registry(&config, &mailer, &tickets_state);
         for (kind, handler) in &extensions.jobs {
             registry.register(kind.clone(), Arc::clone(handler));
         }
@@ -249,6 +277,8 @@ impl Application {
         let metrics_data = web::Data::new(metrics.clone());
         let config_data = web::Data::new(config.clone());
         let auth_data = web::Data::new(auth_state);
+        let tickets_data = web::Data::from(Arc::clone(&tickets_state));
+        let clock_data = web::Data::new(clock);
         let extra_routes = extensions.routes.clone();
         let trusted = config.trusted_proxies.clone();
         let cors_origins = config.cors_origins.clone();
@@ -284,6 +314,8 @@ impl Application {
                 .app_data(metrics_data.clone())
                 .app_data(config_data.clone())
                 .app_data(auth_data.clone())
+                .app_data(tickets_data.clone())
+                .app_data(clock_data.clone())
                 .app_data(readiness.clone())
                 .app_data(route_table.clone())
                 .into_utoipa_app()

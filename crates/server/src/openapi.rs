@@ -25,6 +25,10 @@ Authenticate with `Authorization: Bearer <token>`.",
     tags(
         (name = "system", description = "Health, readiness and metrics"),
         (name = "auth", description = "Accounts, sessions, tokens, two-factor authentication"),
+        (name = "tickets", description = "Tickets-Clients BTP: construction-site support tickets with SLA, \
+messages, attachments, search, statistics, exports, bulk actions and a live WebSocket feed"),
+        (name = "clients", description = "Client companies the tickets are about"),
+        (name = "chantiers", description = "Construction sites of client companies"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,487 @@
+//! `POST /api/tickets-client/{id}/attachments`: files on a ticket (multipart, 10 MiB at most;
+//! beyond that 413 and nothing is stored). Files are kept in the object store with their
+//! SHA-256 and size, and shown with a signed, expiring download link.
+
+use std::collections::HashSet;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, post, web};
+use bytes::BytesMut;
+use chrono::{DateTime, Utc};
+use entity::ticket::TicketStatus;
+use entity::ticket_attachment;
+use futures_util::StreamExt;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::Serialize;
+use serde_json::json;
+use shared::audit::{self, AuditEntry};
+use shared::envelope::serialize_utc;
+use shared::extract::Path;
+use shared::idempotency::{Idempotency, IdempotencyKeyHeader};
+use shared::openapi::errors;
+use shared::storage::{Storage, sanitize_file_name};
+use shared::{ApiResponse, AppError, FieldErrors};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::TicketsState;
+use crate::events::{self, event};
+use crate::history::{Author, Entry};
+use crate::scope::{Caller, Scope};
+use crate::tickets::TicketKey;
+use crate::tickets::service::{self as tickets, Edit};
+
+/// Largest accepted file.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// Room for the multipart framing and the small fields around the file.
+const MAX_REQUEST_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
+/// Small text fields (`description`, `interne`).
+const MAX_TEXT_FIELD: usize = 2000;
+/// Read and throw away at most this much of an oversized upload before answering 413, so the
+/// client gets the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 2 * MAX_REQUEST_BYTES;
+
+/// An attachment as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: Uuid,
+    #[schema(example = "photo_echafaudage.jpg")]
+    pub nom: String,
+    #[serde(rename = "type")]
+    #[schema(example = "image/jpeg")]
+    pub content_type: String,
+    /// Bytes.
+    #[schema(example = 2_048_576)]
+    pub taille: i64,
+    /// Signed download link (expires; ask for the ticket again for a fresh one).
+    pub url: String,
+    #[serde(serialize_with = "serialize_utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub url_expires_at: DateTime<Utc>,
+    pub sha256: String,
+    pub description: Option<String>,
+    pub message_id: Option<Uuid>,
+    /// Staff only.
+    pub interne: bool,
+    #[serde(serialize_with = "serialize_utc")]
+    #[schema(value_type = String, format = DateTime)]
+    pub date_upload: DateTime<Utc>,
+}
+
+/// The path a signed attachment link points to.
+#[must_use]
+pub fn download_path(id: Uuid) -> String {
+    format!("/api/tickets-client/files/attachments/{id}")
+}
+
+/// The API view of a stored attachment, with a fresh signed link.
+#[must_use]
+pub fn view(state: &TicketsState, file: ticket_attachment::Model) -> AttachmentView {
+    let expires = state.clock.now()
+        + chrono::Duration::from_std(state.download_link_ttl)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+    AttachmentView {
+        url: state.signer.sign(&download_path(file.id), expires),
+        url_expires_at: expires,
+        id: file.id,
+        nom: file.nom,
+        content_type: file.content_type,
+        taille: file.taille,
+        sha256: file.sha256,
+        description: file.description,
+        message_id: file.message_id,
+        interne: file.interne,
+        date_upload: file.created_at,
+    }
+}
+
+/// The attachment rows of a ticket `scope` may see, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn visible_rows(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    ticket_id: Uuid,
+) -> Result<Vec<ticket_attachment::Model>, DbErr> {
+    let mut query = ticket_attachment::Entity::find()
+        .filter(ticket_attachment::Column::TicketId.eq(ticket_id))
+        .order_by_asc(ticket_attachment::Column::CreatedAt)
+        .order_by_asc(ticket_attachment::Column::Id);
+    if !scope.is_staff() {
+        query = query.filter(ticket_attachment::Column::Interne.eq(false));
+    }
+    query.all(db).await
+}
+
+/// The attachments of a ticket `scope` may see.
+///
+/// # Errors
+/// Database errors.
+pub async fn visible(
+    db: &impl ConnectionTrait,
+    state: &TicketsState,
+    scope: Scope,
+    ticket_id: Uuid,
+) -> Result<Vec<AttachmentView>, DbErr> {
+    Ok(visible_rows(db, scope, ticket_id)
+        .await?
+        .into_iter()
+        .map(|f| view(state, f))
+        .collect())
+}
+
+/// What describes an uploaded file.
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    pub file_name: String,
+    pub content_type: String,
+    pub description: Option<String>,
+    pub interne: bool,
+}
+
+/// What a multipart upload carried.
+#[derive(Debug)]
+pub struct Upload {
+    pub meta: FileMeta,
+    pub bytes: bytes::Bytes,
+}
+
+/// The multipart form, for the OpenAPI document.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file (10 MiB at most).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    /// Staff only: `true` keeps the file from clients.
+    interne: Option<bool>,
+}
+
+/// A display name from the client's file name: no path, no control characters, 255 at most.
+fn display_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    let cleaned = cleaned.trim().to_owned();
+    if cleaned.is_empty() {
+        sanitize_file_name(raw)
+    } else {
+        cleaned
+    }
+}
+
+async fn drain(mut payload: web::Payload, mut read: usize) {
+    while read < DRAIN_LIMIT {
+        match payload.next().await {
+            Some(Ok(chunk)) => read += chunk.len(),
+            _ => return,
+        }
+    }
+}
+
+fn too_large() -> AppError {
+    AppError::PayloadTooLarge {
+        limit_bytes: MAX_FILE_BYTES,
+    }
+}
+
+/// Read the multipart body: `file` (required), `description`, `interne`.
+///
+/// # Errors
+/// 415 (not multipart), 413 (file over 10 MiB), 400 (broken multipart), 422 (fields).
+pub async fn read_upload(req: &HttpRequest, payload: web::Payload) -> Result<Upload, AppError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(AppError::UnsupportedMediaType(
+            "Send the file as multipart/form-data (field `file`)".to_owned(),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
+        drain(payload, 0).await;
+        return Err(too_large());
+    }
+
+    // Count every byte of the body, so a body without Content-Length is held to the limit too.
+    let counted = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let counter = std::rc::Rc::clone(&counted);
+    let stream = payload.into_inner().map(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            counter.set(counter.get() + bytes.len());
+        }
+        chunk
+    });
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), stream);
+    let mut file: Option<(String, String, bytes::Bytes)> = None;
+    let mut description: Option<String> = None;
+    let mut interne = false;
+    let mut errors = FieldErrors::new();
+    while let Some(field) = multipart.next().await {
+        let mut field =
+            field.map_err(|e| AppError::bad_request(format!("Malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                if file.is_some() {
+                    errors.add("file", "send one file per request");
+                }
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .map(display_name)
+                    .unwrap_or_else(|| "fichier".to_owned());
+                let mime = field.content_type().map_or_else(
+                    || "application/octet-stream".to_owned(),
+                    ToString::to_string,
+                );
+                let mut buffer = BytesMut::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        AppError::bad_request(format!("Malformed multipart body: {e}"))
+                    })?;
+                    if buffer.len() + chunk.len() > MAX_FILE_BYTES {
+                        // Read (and drop) the rest so the client hears the 413.
+                        while let Some(rest) = field.next().await {
+                            if rest.is_err() || counted.get() > DRAIN_LIMIT {
+                                break;
+                            }
+                        }
+                        return Err(too_large());
+                    }
+                    buffer.extend_from_slice(&chunk);
+                }
+                file = Some((file_name, mime, buffer.freeze()));
+            }
+            "description" | "interne" => {
+                let mut buffer = BytesMut::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        AppError::bad_request(format!("Malformed multipart body: {e}"))
+                    })?;
+                    if buffer.len() + chunk.len() > MAX_TEXT_FIELD * 4 {
+                        errors.add(name.clone(), format!("at most {MAX_TEXT_FIELD} characters"));
+                        break;
+                    }
+                    buffer.extend_from_slice(&chunk);
+                }
+                let Ok(value) = String::from_utf8(buffer.to_vec()) else {
+                    errors.add(name.clone(), "must be UTF-8 text");
+                    continue;
+                };
+                if value.contains('\0') {
+                    errors.add(name.clone(), "must not contain NUL characters");
+                } else if name == "description" {
+                    let value = value.trim().to_owned();
+                    if value.chars().count() > MAX_TEXT_FIELD {
+                        errors.add(
+                            "description",
+                            format!("at most {MAX_TEXT_FIELD} characters"),
+                        );
+                    } else if !value.is_empty() {
+                        description = Some(value);
+                    }
+                } else {
+                    match value.trim() {
+                        "true" | "1" => interne = true,
+                        "false" | "0" | "" => interne = false,
+                        _ => {
+                            errors.add("interne", "must be true or false");
+                        }
+                    }
+                }
+            }
+            other => {
+                let name = if other.is_empty() { "body" } else { other };
+                errors.add(
+                    name,
+                    "is not an allowed field (send file, description, interne)",
+                );
+                while let Some(chunk) = field.next().await {
+                    if chunk.is_err() || counted.get() > DRAIN_LIMIT {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let Some((file_name, content_type, bytes)) = file else {
+        errors.add("file", "is required");
+        return Err(AppError::Validation(errors));
+    };
+    if bytes.is_empty() {
+        errors.add("file", "is empty");
+    }
+    errors.into_result()?;
+    Ok(Upload {
+        meta: FileMeta {
+            file_name,
+            content_type,
+            description,
+            interne,
+        },
+        bytes,
+    })
+}
+
+/// Store an uploaded file on a ticket.
+///
+/// # Errors
+/// 404 (ticket not visible), 403 (a client marking it internal), 409 (closed ticket), storage
+/// and database errors (the stored file is removed again if the database refuses the row).
+pub async fn attach(
+    db: &DatabaseConnection,
+    state: &TicketsState,
+    storage: &Storage,
+    caller: &Caller,
+    key: &TicketKey,
+    file: Upload,
+) -> Result<AttachmentView, AppError> {
+    if file.meta.interne {
+        caller.scope.require_staff("upload internal files")?;
+    }
+    // Check before storing anything.
+    let ticket = tickets::find(db, caller.scope, key).await?;
+    if ticket.status == TicketStatus::Ferme {
+        return Err(AppError::conflict(
+            "The ticket is closed; reopen it to add files",
+        ));
+    }
+    let storage_key = Storage::new_key("tickets", &file.meta.file_name);
+    let stored = storage.put(&storage_key, file.bytes).await?;
+    match record(db, state, caller, key, file.meta, &stored).await {
+        Ok(view) => Ok(view),
+        Err(err) => {
+            if let Err(cleanup) = storage.delete(&storage_key).await {
+                tracing::warn!(error = %cleanup, key = %storage_key, "could not remove an orphan upload");
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn record(
+    db: &DatabaseConnection,
+    state: &TicketsState,
+    caller: &Caller,
+    key: &TicketKey,
+    meta: FileMeta,
+    stored: &shared::storage::StoredObject,
+) -> Result<AttachmentView, AppError> {
+    let FileMeta {
+        file_name,
+        content_type,
+        description,
+        interne,
+    } = meta;
+    let now = state.clock.now();
+    let txn = shared::db::begin_write(db).await?;
+    let ticket = tickets::find(&txn, caller.scope, key).await?;
+    let author = Author::user(&txn, caller.user_id).await?;
+    let file = ticket_attachment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        ticket_id: Set(ticket.id),
+        message_id: Set(None),
+        nom: Set(file_name.clone()),
+        content_type: Set(content_type.chars().take(255).collect()),
+        taille: Set(i64::try_from(stored.size).unwrap_or(i64::MAX)),
+        sha256: Set(stored.sha256.clone()),
+        storage_key: Set(stored.key.clone()),
+        description: Set(description),
+        interne: Set(interne),
+        uploaded_by: Set(Some(caller.user_id)),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let company_id = ticket.client_id;
+    let ticket_id = ticket.id;
+    let mut edit = Edit::new(ticket, author, now);
+    edit.note(
+        Entry::new(
+            "attachment_added",
+            format!("Pièce jointe ajoutée : {file_name}"),
+        )
+        .internal(interne),
+    );
+    let (_, updated) = edit.save(&txn, state).await?;
+    audit::record(
+        &txn,
+        &caller.actor,
+        AuditEntry::new("add_ticket_attachment", "ticket_attachment")
+            .entity_id(file.id)
+            .after(&json!({
+                "ticket_id": file.ticket_id,
+                "nom": file.nom,
+                "taille": file.taille,
+                "sha256": file.sha256,
+                "interne": file.interne,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
+    let view = view(state, file);
+    let mut published = vec![event(
+        "attachment_added",
+        company_id,
+        interne,
+        json!({
+            "ticket_id": ticket_id,
+            "attachment": {
+                "id": view.id,
+                "nom": view.nom,
+                "type": view.content_type,
+                "taille": view.taille,
+            },
+        }),
+    )];
+    published.extend(updated);
+    events::publish(&state.bus, published).await;
+    Ok(view)
+}
+
+/// Upload a file to a ticket (`multipart/form-data`: `file`, optional `description`, and
+/// `interne` for staff). 10 MiB at most.
+#[utoipa::path(
+    tag = "tickets",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)"), IdempotencyKeyHeader),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The stored file", body = ApiResponse<AttachmentView>), errors::AuthedWrite)
+)]
+#[post("/{id}/attachments", wrap = "Idempotency")]
+pub async fn upload(
+    req: HttpRequest,
+    db: web::Data<DatabaseConnection>,
+    state: web::Data<TicketsState>,
+    caller: Caller,
+    id: Path<String>,
+    payload: web::Payload,
+) -> Result<ApiResponse<AttachmentView>, AppError> {
+    let key = TicketKey::parse(&id.into_inner())?;
+    // Who and which ticket first: nothing is read for a caller who may not upload here.
+    tickets::find(db.get_ref(), caller.scope, &key).await?;
+    let file = read_upload(&req, payload).await?;
+    let view = attach(db.get_ref(), &state, &state.storage, &caller, &key, file).await?;
+    Ok(ApiResponse::created(view))
+}
+
+/// Ids, without repeats, in their order.
+#[must_use]
+pub fn unique_ids(ids: Vec<Uuid>) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(*id)).collect()
+}

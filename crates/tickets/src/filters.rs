@@ -1,0 +1,286 @@
+//! The ticket filters of seed 003 (list, export, stats) and the SQL they become, together with
+//! the SQL form of a ticket's SLA level.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
+use sea_orm::DbBackend;
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Cond, Expr, ExprTrait, JoinType, Query, SelectStatement,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use shared::{AppError, FieldErrors};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::scope::Scope;
+use crate::search;
+use crate::sla::SlaLevel;
+
+/// A day (`2026-01-31`) or an instant (`2026-01-31T10:00:00Z`). As an upper bound a day
+/// includes its whole length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum DateBound {
+    Day(NaiveDate),
+    Instant(DateTime<Utc>),
+}
+
+impl<'de> Deserialize<'de> for DateBound {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).ok_or_else(|| {
+            serde::de::Error::custom("must be a date (YYYY-MM-DD) or an ISO 8601 date-time")
+        })
+    }
+}
+
+impl DateBound {
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            return Some(Self::Day(day));
+        }
+        DateTime::parse_from_rfc3339(raw)
+            .ok()
+            .map(|at| Self::Instant(at.with_timezone(&Utc)))
+    }
+
+    /// As a lower bound (inclusive).
+    #[must_use]
+    pub fn start(self) -> DateTime<Utc> {
+        match self {
+            Self::Day(day) => day.and_time(NaiveTime::MIN).and_utc(),
+            Self::Instant(at) => at,
+        }
+    }
+
+    /// As an upper bound (exclusive): a day runs to the next midnight.
+    #[must_use]
+    pub fn end(self) -> DateTime<Utc> {
+        match self {
+            Self::Day(day) => day.and_time(NaiveTime::MIN).and_utc() + Duration::days(1),
+            Self::Instant(at) => at,
+        }
+    }
+
+    /// The calendar day (UTC).
+    #[must_use]
+    pub fn day(self) -> NaiveDate {
+        match self {
+            Self::Day(day) => day,
+            Self::Instant(at) => at.date_naive(),
+        }
+    }
+}
+
+/// Filters of the ticket list (also the `filters` of an export and, in part, of the stats).
+#[derive(
+    Debug, Clone, Default, PartialEq, Deserialize, Serialize, Validate, IntoParams, ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilters {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<TicketPriority>,
+    pub categorie: Option<TicketCategorie>,
+    pub client_id: Option<Uuid>,
+    pub chantier_id: Option<Uuid>,
+    /// Exact name of the person in charge.
+    #[validate(length(min = 1, max = 255))]
+    #[param(min_length = 1, max_length = 255)]
+    #[schema(min_length = 1, max_length = 255)]
+    pub responsable: Option<String>,
+    /// Full-text search over numero, titre, description (and messages, for staff).
+    #[validate(length(min = 1, max = 200))]
+    #[param(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
+    pub search: Option<String>,
+    /// Created on or after (a day or an instant).
+    #[param(value_type = Option<String>, example = "2026-01-01")]
+    #[schema(value_type = Option<String>, example = "2026-01-01")]
+    pub date_from: Option<DateBound>,
+    /// Created on or before (a whole day, or up to an instant).
+    #[param(value_type = Option<String>, example = "2026-01-31")]
+    #[schema(value_type = Option<String>, example = "2026-01-31")]
+    pub date_to: Option<DateBound>,
+    pub sla_status: Option<SlaLevel>,
+}
+
+impl TicketFilters {
+    /// Rules across fields.
+    ///
+    /// # Errors
+    /// 422 naming `date_to` when the range is reversed.
+    pub fn check(&self) -> Result<(), AppError> {
+        if let (Some(from), Some(to)) = (self.date_from, self.date_to)
+            && to.end() <= from.start()
+        {
+            return Err(AppError::invalid("date_to", "must be after date_from"));
+        }
+        Ok(())
+    }
+}
+
+/// The table aliases every ticket query uses.
+pub fn t() -> Alias {
+    Alias::new("t")
+}
+pub fn c() -> Alias {
+    Alias::new("c")
+}
+pub fn ch() -> Alias {
+    Alias::new("ch")
+}
+
+/// `t.<column>`.
+pub fn tcol(column: ticket::Column) -> Expr {
+    Expr::col((t(), column))
+}
+
+fn level_case(eval: &Expr, breach_at: Expr, warning_at: Expr) -> (Expr, Expr) {
+    (eval.clone().gte(breach_at), eval.clone().gte(warning_at))
+}
+
+/// The SQL of a ticket's SLA level at `now` (`'ok'`, `'warning'`, `'breach'`), the same rule as
+/// [`crate::sla::Materialized`] documents.
+#[must_use]
+pub fn sla_level_expr(now: DateTime<Utc>) -> Expr {
+    let eval = Expr::expr(sea_orm::sea_query::Func::coalesce([
+        tcol(ticket::Column::SlaPausedSince),
+        Expr::val(now),
+    ]));
+    let (res_breach, res_warning) = level_case(
+        &eval,
+        tcol(ticket::Column::DateLimite),
+        tcol(ticket::Column::SlaWarningAt),
+    );
+    let (resp_breach, resp_warning) = level_case(
+        &eval,
+        tcol(ticket::Column::SlaResponseDue),
+        tcol(ticket::Column::SlaResponseWarningAt),
+    );
+    let frozen = || tcol(ticket::Column::SlaResponseLevel);
+    let breach = Cond::any()
+        .add(res_breach)
+        .add(frozen().eq(SlaLevel::Breach.number()))
+        .add(Cond::all().add(frozen().is_null()).add(resp_breach));
+    let warning = Cond::any()
+        .add(res_warning)
+        .add(frozen().eq(SlaLevel::Warning.number()))
+        .add(Cond::all().add(frozen().is_null()).add(resp_warning));
+    Expr::Case(Box::new(
+        CaseStatement::new()
+            .case(breach, Expr::val(SlaLevel::Breach.as_str()))
+            .case(warning, Expr::val(SlaLevel::Warning.as_str()))
+            .finally(Expr::val(SlaLevel::Ok.as_str())),
+    ))
+}
+
+/// `SELECT … FROM tickets t` joined to its client company and chantier, with no columns yet.
+#[must_use]
+pub fn from_tickets() -> SelectStatement {
+    Query::select()
+        .from_as(ticket::Entity, t())
+        .join_as(
+            JoinType::LeftJoin,
+            entity::company::Entity,
+            c(),
+            Expr::col((c(), entity::company::Column::Id)).equals((t(), ticket::Column::ClientId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            entity::chantier::Entity,
+            ch(),
+            Expr::col((ch(), entity::chantier::Column::Id))
+                .equals((t(), ticket::Column::ChantierId)),
+        )
+        .to_owned()
+}
+
+/// Restrict `select` (built on [`from_tickets`]) to what `scope` may see and `filters` ask for.
+///
+/// # Errors
+/// 422 for a range the filters make impossible.
+pub fn apply(
+    select: &mut SelectStatement,
+    backend: DbBackend,
+    scope: Scope,
+    filters: &TicketFilters,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    filters.check()?;
+    if let Some(company) = scope.company() {
+        select.and_where(tcol(ticket::Column::ClientId).eq(company));
+    }
+    if let Some(status) = filters.status {
+        select.and_where(tcol(ticket::Column::Status).eq(status.as_str()));
+    }
+    if let Some(priority) = filters.priority {
+        select.and_where(tcol(ticket::Column::Priority).eq(priority.as_str()));
+    }
+    if let Some(categorie) = filters.categorie {
+        select.and_where(tcol(ticket::Column::Categorie).eq(categorie.as_str()));
+    }
+    if let Some(client) = filters.client_id {
+        select.and_where(tcol(ticket::Column::ClientId).eq(client));
+    }
+    if let Some(chantier) = filters.chantier_id {
+        select.and_where(tcol(ticket::Column::ChantierId).eq(chantier));
+    }
+    if let Some(responsable) = &filters.responsable {
+        select.and_where(tcol(ticket::Column::Responsable).eq(responsable.trim()));
+    }
+    if let Some(from) = filters.date_from {
+        select.and_where(tcol(ticket::Column::DateCreation).gte(from.start()));
+    }
+    if let Some(to) = filters.date_to {
+        select.and_where(tcol(ticket::Column::DateCreation).lt(to.end()));
+    }
+    if let Some(level) = filters.sla_status {
+        select.and_where(sla_level_expr(now).eq(level.as_str()));
+    }
+    if let Some(text) = &filters.search {
+        let terms = search::Terms::parse(text);
+        if terms.is_empty() {
+            return Err(AppError::Validation(FieldErrors::single(
+                "search",
+                "must contain at least one letter or digit",
+            )));
+        }
+        select.and_where(search::matches(backend, scope, &terms));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_bounds_take_days_or_instants() {
+        let day = DateBound::parse("2026-01-31").unwrap();
+        assert_eq!(day.start().to_rfc3339(), "2026-01-31T00:00:00+00:00");
+        assert_eq!(day.end().to_rfc3339(), "2026-02-01T00:00:00+00:00");
+        let instant = DateBound::parse("2026-01-31T10:00:00+02:00").unwrap();
+        assert_eq!(instant.start().to_rfc3339(), "2026-01-31T08:00:00+00:00");
+        assert!(DateBound::parse("31/01/2026").is_none());
+    }
+
+    #[test]
+    fn a_reversed_range_names_date_to() {
+        let filters = TicketFilters {
+            date_from: DateBound::parse("2026-02-01"),
+            date_to: DateBound::parse("2026-01-01"),
+            ..TicketFilters::default()
+        };
+        assert!(filters.check().is_err());
+        let same_day = TicketFilters {
+            date_from: DateBound::parse("2026-02-01"),
+            date_to: DateBound::parse("2026-02-01"),
+            ..TicketFilters::default()
+        };
+        assert!(same_day.check().is_ok());
+    }
+}

@@ -1,0 +1,235 @@
+//! `GET /api/tickets-client/stats`: totals by status, priority, SLA level and category, and the
+//! daily trend of created and resolved tickets, all counted in SQL over what the caller may see.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web};
+use chrono::{Duration, NaiveDate};
+use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as SqlQuery, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use serde::{Deserialize, Serialize};
+use shared::extract::Query;
+use shared::openapi::errors;
+use shared::{ApiResponse, AppError};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::TicketsState;
+use crate::filters::{self, DateBound, TicketFilters, tcol};
+use crate::scope::{Caller, Scope};
+use crate::sla::SlaLevel;
+
+/// The longest trend, in days.
+pub const MAX_TREND_DAYS: i64 = 366;
+/// The trend when no range is given: the last 30 days.
+const DEFAULT_TREND_DAYS: i64 = 30;
+
+/// `GET /api/tickets-client/stats` parameters.
+#[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// Tickets created on or after (default for the trend: 30 days ago).
+    #[param(value_type = Option<String>, example = "2026-01-01")]
+    pub date_from: Option<DateBound>,
+    /// Tickets created on or before (default for the trend: today).
+    #[param(value_type = Option<String>, example = "2026-01-31")]
+    pub date_to: Option<DateBound>,
+    pub client_id: Option<Uuid>,
+    pub chantier_id: Option<Uuid>,
+}
+
+/// One day of the trend.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct TrendDay {
+    #[schema(value_type = String, format = Date, example = "2026-01-10")]
+    pub date: NaiveDate,
+    pub nouveaux: u64,
+    pub resolus: u64,
+}
+
+/// The figures (seed 003).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketStats {
+    /// `total` and one count per status.
+    #[schema(value_type = Object, example = json!({"total": 150, "nouveau": 12, "en_cours": 34, "en_attente": 8, "resolu": 90, "ferme": 6}))]
+    pub totaux: BTreeMap<String, u64>,
+    #[schema(value_type = Object, example = json!({"critique": 3, "haute": 9, "normale": 118, "basse": 20}))]
+    pub priorites: BTreeMap<String, u64>,
+    #[schema(value_type = Object, example = json!({"ok": 120, "warning": 25, "breach": 5}))]
+    pub sla: BTreeMap<String, u64>,
+    #[schema(value_type = Object, example = json!({"securite": 15, "qualite": 28, "delais": 45, "travaux": 62}))]
+    pub categories: BTreeMap<String, u64>,
+    /// Created and resolved per day (UTC), every day of the range.
+    pub tendances: Vec<TrendDay>,
+}
+
+async fn grouped(
+    db: &impl ConnectionTrait,
+    base: &SelectStatement,
+    key: Expr,
+) -> Result<BTreeMap<String, u64>, DbErr> {
+    // Grouped outside a sub-query: PostgreSQL would not match a key with bound parameters
+    // (the SLA level's instants) in GROUP BY against the same expression in the select list.
+    let inner = base.clone().expr_as(key, Alias::new("k")).to_owned();
+    let select = SqlQuery::select()
+        .column(Alias::new("k"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(inner, Alias::new("g"))
+        .group_by_col(Alias::new("k"))
+        .to_owned();
+    let mut out = BTreeMap::new();
+    for row in db.query_all(&select).await? {
+        let k: Option<String> = row.try_get("", "k")?;
+        let n: i64 = row.try_get("", "n")?;
+        if let Some(k) = k {
+            out.insert(k, u64::try_from(n).unwrap_or(0));
+        }
+    }
+    Ok(out)
+}
+
+/// `YYYY-MM-DD` (UTC) of a timestamp column, in SQL.
+fn day_of(backend: DbBackend, column: ticket::Column) -> Expr {
+    let name = match column {
+        ticket::Column::ResolvedAt => "resolved_at",
+        _ => "date_creation",
+    };
+    match backend {
+        DbBackend::Postgres => Expr::cust(format!(
+            "to_char(t.{name} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        )),
+        // Stored as RFC 3339 text in UTC: the date is its first ten characters.
+        _ => Expr::cust(format!("substr(t.{name}, 1, 10)")),
+    }
+}
+
+fn with_zeros<I: IntoIterator<Item = &'static str>>(
+    names: I,
+    counts: BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = names.into_iter().map(|n| (n.to_owned(), 0)).collect();
+    for (k, n) in counts {
+        out.insert(k, n);
+    }
+    out
+}
+
+/// The statistics of the tickets `scope` may see.
+///
+/// # Errors
+/// 422 for a reversed or too long range; database errors.
+pub async fn compute(
+    db: &impl ConnectionTrait,
+    state: &TicketsState,
+    scope: Scope,
+    query: &StatsQuery,
+) -> Result<TicketStats, AppError> {
+    let now = state.clock.now();
+    let backend = db.get_database_backend();
+    let filters = TicketFilters {
+        client_id: query.client_id,
+        chantier_id: query.chantier_id,
+        date_from: query.date_from,
+        date_to: query.date_to,
+        ..TicketFilters::default()
+    };
+    let today = now.date_naive();
+    let last_day = query.date_to.map_or(today, DateBound::day);
+    let first_day = query.date_from.map_or_else(
+        || last_day - Duration::days(DEFAULT_TREND_DAYS - 1),
+        DateBound::day,
+    );
+    let days = (last_day - first_day).num_days() + 1;
+    if days < 1 {
+        return Err(AppError::invalid("date_to", "must be after date_from"));
+    }
+    if days > MAX_TREND_DAYS {
+        return Err(AppError::invalid(
+            "date_to",
+            format!("the range may span at most {MAX_TREND_DAYS} days"),
+        ));
+    }
+
+    let mut base = filters::from_tickets();
+    filters::apply(&mut base, backend, scope, &filters, now)?;
+    let by_status = grouped(db, &base, tcol(ticket::Column::Status)).await?;
+    let total: u64 = by_status.values().sum();
+    let mut totaux = with_zeros(TicketStatus::ALL.iter().map(|s| s.as_str()), by_status);
+    totaux.insert("total".to_owned(), total);
+    let priorites = with_zeros(
+        TicketPriority::ALL.iter().map(|p| p.as_str()),
+        grouped(db, &base, tcol(ticket::Column::Priority)).await?,
+    );
+    let sla = with_zeros(
+        SlaLevel::ALL.iter().map(|l| l.as_str()),
+        grouped(db, &base, filters::sla_level_expr(now)).await?,
+    );
+    let categories = with_zeros(
+        TicketCategorie::ALL.iter().map(|c| c.as_str()),
+        grouped(db, &base, tcol(ticket::Column::Categorie)).await?,
+    );
+
+    // The trend: created per day within the range; resolved per day by resolution date.
+    let range_start = first_day.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+    let range_end = (last_day + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc());
+    let trend_filters = TicketFilters {
+        date_from: None,
+        date_to: None,
+        ..filters
+    };
+    let mut created = filters::from_tickets();
+    filters::apply(&mut created, backend, scope, &trend_filters, now)?;
+    let mut resolved = created.clone();
+    if let (Some(start), Some(end)) = (range_start, range_end) {
+        created
+            .and_where(tcol(ticket::Column::DateCreation).gte(start))
+            .and_where(tcol(ticket::Column::DateCreation).lt(end));
+        resolved
+            .and_where(tcol(ticket::Column::ResolvedAt).gte(start))
+            .and_where(tcol(ticket::Column::ResolvedAt).lt(end));
+    }
+    let created = grouped(db, &created, day_of(backend, ticket::Column::DateCreation)).await?;
+    let resolved = grouped(db, &resolved, day_of(backend, ticket::Column::ResolvedAt)).await?;
+    let tendances = (0..days)
+        .map(|offset| {
+            let date = first_day + Duration::days(offset);
+            let key = date.format("%Y-%m-%d").to_string();
+            TrendDay {
+                date,
+                nouveaux: created.get(&key).copied().unwrap_or(0),
+                resolus: resolved.get(&key).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    Ok(TicketStats {
+        totaux,
+        priorites,
+        sla,
+        categories,
+        tendances,
+    })
+}
+
+/// Ticket statistics: by status, priority, SLA level and category, and the daily trend.
+#[utoipa::path(
+    tag = "tickets",
+    security(("bearer" = [])),
+    params(StatsQuery),
+    responses((status = 200, description = "The figures", body = ApiResponse<TicketStats>), errors::AuthedRead)
+)]
+#[get("/stats")]
+pub async fn stats(
+    db: web::Data<DatabaseConnection>,
+    state: web::Data<TicketsState>,
+    caller: Caller,
+    query: Query<StatsQuery>,
+) -> Result<ApiResponse<TicketStats>, AppError> {
+    Ok(ApiResponse::ok(
+        compute(db.get_ref(), &state, caller.scope, &query).await?,
+    ))
+}

@@ -1,0 +1,1300 @@
+//! Ticket business logic, no HTTP: scoping, numbering, transitions, SLA upkeep, history, audit
+//! and live events. The client portal calls [`create`] and [`list`] too.
+
+use chrono::{DateTime, Datelike, Utc};
+use entity::ticket::{self, TicketPriority, TicketStatus};
+use entity::{Role, chantier, company, ticket_attachment, ticket_message, user};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Expr, ExprTrait, Order as SqlOrder, Query, SelectStatement,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect,
+    Statement,
+};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use shared::audit::{self, AuditEntry};
+use shared::pagination::{Order, PageParams, Sort};
+use shared::{AppError, PageMeta, Paginated};
+use uuid::Uuid;
+
+use super::{
+    ActionData, ChantierRef, ClientRef, CreateTicketRequest, FirstResponseSla, SlaDetails,
+    TicketDetail, TicketKey, TicketSort, TicketSummary, UpdateTicketRequest,
+};
+use crate::TicketsState;
+use crate::events::{self, event};
+use crate::filters::{self, TicketFilters, c, ch, t, tcol};
+use crate::history::{self, Author, Entry, STATUS_CHANGE};
+use crate::scope::{Caller, Scope};
+use crate::sla::{SlaLevel, human};
+use crate::{attachments, messages};
+
+/// At most this many tags on a ticket.
+pub const MAX_TAGS: usize = 20;
+/// Messages shown in a ticket's detail (the latest ones).
+const DETAIL_MESSAGES: u64 = 200;
+
+/// Lower-case, trimmed, de-duplicated tags of letters, digits, `-` and `_`.
+///
+/// # Errors
+/// 422 naming `field` for an empty, too long or oddly written tag, or too many.
+pub fn normalize_tags(tags: &[String], field: &str) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, raw) in tags.iter().enumerate() {
+        let tag = raw.trim().to_lowercase();
+        let valid = !tag.is_empty()
+            && tag.chars().count() <= 32
+            && tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(AppError::invalid(
+                format!("{field}[{i}]"),
+                "must be 1 to 32 letters, digits, '-' or '_'",
+            ));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(AppError::invalid(
+            field,
+            format!("at most {MAX_TAGS} tags per ticket"),
+        ));
+    }
+    Ok(out)
+}
+
+fn tags_of(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A visible ticket by id or numero.
+///
+/// # Errors
+/// 404 when it does not exist or `scope` may not see it.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    key: &TicketKey,
+) -> Result<ticket::Model, AppError> {
+    let query = match key {
+        TicketKey::Id(id) => ticket::Entity::find_by_id(*id),
+        TicketKey::Numero(numero) => {
+            ticket::Entity::find().filter(ticket::Column::Numero.eq(numero.as_str()))
+        }
+    };
+    let query = match scope.company() {
+        Some(company) => query.filter(ticket::Column::ClientId.eq(company)),
+        None => query,
+    };
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("No such ticket"))
+}
+
+/// The same, locked for update inside a write transaction.
+async fn find_for_update(
+    txn: &impl ConnectionTrait,
+    scope: Scope,
+    key: &TicketKey,
+) -> Result<ticket::Model, AppError> {
+    let ticket = find(txn, scope, key).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // SQLite's write transaction already excludes every other writer.
+        return ticket::Entity::find_by_id(ticket.id)
+            .lock_exclusive()
+            .one(txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("No such ticket"));
+    }
+    Ok(ticket)
+}
+
+/// The columns of a list row (and of an export row).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct TicketRow {
+    pub id: Uuid,
+    pub numero: String,
+    pub titre: String,
+    pub description: String,
+    pub status: TicketStatus,
+    pub priority: TicketPriority,
+    pub categorie: entity::ticket::TicketCategorie,
+    pub client_id: Uuid,
+    pub client_nom: Option<String>,
+    pub chantier_id: Option<Uuid>,
+    pub chantier_nom: Option<String>,
+    pub responsable: Option<String>,
+    pub responsable_id: Option<Uuid>,
+    pub tags: Value,
+    pub escalation_level: i32,
+    pub date_creation: DateTime<Utc>,
+    pub date_modification: DateTime<Utc>,
+    pub date_limite: DateTime<Utc>,
+    pub sla_status: String,
+    pub nb_messages: i64,
+    pub nb_piece_jointes: i64,
+}
+
+impl From<TicketRow> for TicketSummary {
+    fn from(row: TicketRow) -> Self {
+        Self {
+            id: row.id,
+            numero: row.numero,
+            titre: row.titre,
+            description: row.description,
+            status: row.status,
+            priority: row.priority,
+            categorie: row.categorie,
+            client_id: row.client_id,
+            client_nom: row.client_nom,
+            chantier_id: row.chantier_id,
+            chantier_nom: row.chantier_nom,
+            responsable: row.responsable,
+            responsable_id: row.responsable_id,
+            date_creation: row.date_creation,
+            date_modification: row.date_modification,
+            date_limite: row.date_limite,
+            sla_status: SlaLevel::parse(&row.sla_status).unwrap_or(SlaLevel::Ok),
+            tags: tags_of(&row.tags),
+            escalation_level: row.escalation_level,
+            nb_messages: row.nb_messages,
+            nb_piece_jointes: row.nb_piece_jointes,
+        }
+    }
+}
+
+/// `(SELECT COUNT(*) FROM <table> x WHERE x.ticket_id = t.id [AND NOT x.interne])`.
+fn visible_count<E: EntityTrait>(
+    entity: E,
+    ticket_id: E::Column,
+    interne: E::Column,
+    scope: Scope,
+) -> Expr {
+    let x = Alias::new("x");
+    let mut sub = Query::select();
+    sub.expr(Expr::cust("COUNT(*)"))
+        .from_as(entity, x.clone())
+        .and_where(Expr::col((x.clone(), ticket_id)).equals((t(), ticket::Column::Id)));
+    if !scope.is_staff() {
+        sub.and_where(Expr::col((x, interne)).eq(false));
+    }
+    Expr::from(sub)
+}
+
+/// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`].
+pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc>) {
+    for column in [
+        ticket::Column::Id,
+        ticket::Column::Numero,
+        ticket::Column::Titre,
+        ticket::Column::Description,
+        ticket::Column::Status,
+        ticket::Column::Priority,
+        ticket::Column::Categorie,
+        ticket::Column::ClientId,
+        ticket::Column::ChantierId,
+        ticket::Column::Responsable,
+        ticket::Column::ResponsableId,
+        ticket::Column::Tags,
+        ticket::Column::EscalationLevel,
+        ticket::Column::DateCreation,
+        ticket::Column::DateModification,
+        ticket::Column::DateLimite,
+    ] {
+        select.column((t(), column));
+    }
+    select
+        .expr_as(
+            Expr::col((c(), company::Column::Name)),
+            Alias::new("client_nom"),
+        )
+        .expr_as(
+            Expr::col((ch(), chantier::Column::Nom)),
+            Alias::new("chantier_nom"),
+        )
+        .expr_as(filters::sla_level_expr(now), Alias::new("sla_status"))
+        .expr_as(
+            visible_count(
+                ticket_message::Entity,
+                ticket_message::Column::TicketId,
+                ticket_message::Column::Interne,
+                scope,
+            ),
+            Alias::new("nb_messages"),
+        )
+        .expr_as(
+            visible_count(
+                ticket_attachment::Entity,
+                ticket_attachment::Column::TicketId,
+                ticket_attachment::Column::Interne,
+                scope,
+            ),
+            Alias::new("nb_piece_jointes"),
+        );
+}
+
+fn priority_rank() -> Expr {
+    let mut case = CaseStatement::new();
+    for priority in TicketPriority::ALL {
+        case = case.case(
+            tcol(ticket::Column::Priority).eq(priority.as_str()),
+            Expr::val(priority.rank()),
+        );
+    }
+    Expr::Case(Box::new(case.finally(Expr::val(9))))
+}
+
+fn order_by(select: &mut SelectStatement, sort: Sort<TicketSort>) {
+    let order = match sort.order {
+        Order::Asc => SqlOrder::Asc,
+        Order::Desc => SqlOrder::Desc,
+    };
+    match sort.field {
+        TicketSort::DateCreation => {
+            select.order_by((t(), ticket::Column::DateCreation), order.clone());
+        }
+        TicketSort::DateModification => {
+            select.order_by((t(), ticket::Column::DateModification), order.clone());
+        }
+        TicketSort::DateLimite => {
+            select.order_by((t(), ticket::Column::DateLimite), order.clone());
+        }
+        TicketSort::Priority => {
+            // Ascending = most urgent first.
+            select.order_by_expr(priority_rank(), order.clone());
+        }
+        TicketSort::Numero => {
+            select
+                .order_by((t(), ticket::Column::Annee), order.clone())
+                .order_by((t(), ticket::Column::Sequence), order.clone());
+        }
+        TicketSort::Status => {
+            select.order_by((t(), ticket::Column::Status), order.clone());
+        }
+        TicketSort::Titre => {
+            select.order_by((t(), ticket::Column::Titre), order.clone());
+        }
+    }
+    // A stable order across pages.
+    select.order_by((t(), ticket::Column::Id), order);
+}
+
+/// Count the rows of a query built on [`filters::from_tickets`].
+///
+/// # Errors
+/// Database errors.
+pub async fn count(db: &impl ConnectionTrait, base: &SelectStatement) -> Result<u64, DbErr> {
+    let mut count = base.clone();
+    count.expr(Expr::cust("COUNT(*)"));
+    let total = db
+        .query_one(&count)
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// Run a query built on [`filters::from_tickets`] with [`row_columns`].
+///
+/// # Errors
+/// Database errors.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    select: &SelectStatement,
+) -> Result<Vec<TicketRow>, DbErr> {
+    db.query_all(select)
+        .await?
+        .iter()
+        .map(|row| TicketRow::from_query_result(row, ""))
+        .collect()
+}
+
+/// A page of the tickets `scope` may see.
+///
+/// # Errors
+/// 422 for contradictory filters; database errors.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    state: &TicketsState,
+    scope: Scope,
+    filters: &TicketFilters,
+    page: PageParams,
+    sort: Sort<TicketSort>,
+) -> Result<Paginated<TicketSummary>, AppError> {
+    let now = state.clock.now();
+    let mut base = filters::from_tickets();
+    filters::apply(&mut base, db.get_database_backend(), scope, filters, now)?;
+    let total = count(db, &base).await?;
+    let mut select = base;
+    row_columns(&mut select, scope, now);
+    order_by(&mut select, sort);
+    select.limit(page.limit).offset(page.offset());
+    let items = if page.offset() >= total {
+        Vec::new()
+    } else {
+        rows(db, &select).await?
+    };
+    Ok(Paginated::new(
+        items.into_iter().map(TicketSummary::from).collect(),
+        PageMeta::new(page.page, page.limit, total),
+    ))
+}
+
+fn client_ref(company: company::Model) -> ClientRef {
+    ClientRef {
+        id: company.id,
+        nom: company.name,
+        kind: company.client_kind,
+        email: company.email,
+        telephone: company.phone,
+    }
+}
+
+/// Everything about a ticket, as `scope` may see it.
+///
+/// # Errors
+/// Database errors.
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    state: &TicketsState,
+    scope: Scope,
+    ticket: ticket::Model,
+) -> Result<TicketDetail, AppError> {
+    let now = state.clock.now();
+    let client = company::Entity::find_by_id(ticket.client_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal(DbErr::RecordNotFound("ticket client".into())))?;
+    let chantier = match ticket.chantier_id {
+        Some(id) => chantier::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let timeline = history::timeline(db, &ticket).await?;
+    let reading = state.sla.read(&timeline, ticket.priority, now);
+    let resolution = reading.resolution;
+    let remaining = resolution.remaining();
+    let sla_details = SlaDetails {
+        temps_ecoule: human(resolution.used),
+        temps_restant: if remaining.num_seconds() < 0 {
+            format!("dépassé de {}", human(remaining))
+        } else {
+            human(remaining)
+        },
+        pourcentage: resolution.percent(),
+        temps_ecoule_secondes: resolution.used.num_seconds(),
+        temps_restant_secondes: remaining.num_seconds(),
+        en_pause: reading.paused,
+        premiere_reponse: FirstResponseSla {
+            statut: reading.first_response.level,
+            echeance: ticket.sla_response_due,
+            repondu_le: ticket.first_response_at,
+            temps_ecoule: human(reading.first_response.used),
+            pourcentage: reading.first_response.percent(),
+        },
+    };
+    let (messages, nb_messages) =
+        messages::latest_visible(db, state, scope, ticket.id, DETAIL_MESSAGES).await?;
+    let piece_jointes = attachments::visible(db, state, scope, ticket.id).await?;
+    let historique = history::visible(db, scope, ticket.id).await?;
+    Ok(TicketDetail {
+        id: ticket.id,
+        numero: ticket.numero,
+        titre: ticket.titre,
+        description: ticket.description,
+        status: ticket.status,
+        priority: ticket.priority,
+        categorie: ticket.categorie,
+        client: client_ref(client),
+        chantier: chantier.map(|c| ChantierRef {
+            id: c.id,
+            nom: c.nom,
+            kind: c.chantier_type,
+            adresse: c.adresse,
+            ville: c.ville,
+        }),
+        responsable: ticket.responsable,
+        responsable_id: ticket.responsable_id,
+        date_creation: ticket.date_creation,
+        date_modification: ticket.date_modification,
+        date_limite: ticket.date_limite,
+        date_resolution: ticket.resolved_at,
+        date_cloture: ticket.closed_at,
+        motif_cloture: ticket.motif_cloture,
+        note_satisfaction: ticket.note_satisfaction,
+        sla_status: reading.level(),
+        sla_details,
+        tags: tags_of(&ticket.tags),
+        escalation_level: ticket.escalation_level,
+        nb_messages,
+        nb_piece_jointes: i64::try_from(piece_jointes.len()).unwrap_or(i64::MAX),
+        messages,
+        piece_jointes,
+        historique,
+    })
+}
+
+/// Next `TC-<year>-<seq>` of `year`, inside the caller's write transaction: the counter row is
+/// locked until commit and rolls back with it, so numbers have no gaps and no duplicates.
+async fn next_sequence(txn: &impl ConnectionTrait, year: i32) -> Result<i32, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO ticket_counters (annee, last_sequence) VALUES ($1, 1) \
+             ON CONFLICT (annee) DO UPDATE SET last_sequence = ticket_counters.last_sequence + 1 \
+             RETURNING last_sequence"
+        }
+        _ => {
+            "INSERT INTO ticket_counters (annee, last_sequence) VALUES (?, 1) \
+             ON CONFLICT (annee) DO UPDATE SET last_sequence = ticket_counters.last_sequence + 1 \
+             RETURNING last_sequence"
+        }
+    };
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [year.into()]))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)?;
+    row.try_get_by_index::<i32>(0)
+}
+
+/// A client company `scope` may use for a ticket.
+async fn usable_client(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    requested: Option<Uuid>,
+) -> Result<company::Model, AppError> {
+    let id = match (scope, requested) {
+        (Scope::Company(own), None) => own,
+        (Scope::Company(own), Some(id)) if id == own => own,
+        (Scope::Company(_), Some(_)) => {
+            return Err(AppError::invalid("client_id", "no such client"));
+        }
+        (Scope::Staff, Some(id)) => id,
+        (Scope::Staff, None) => return Err(AppError::invalid("client_id", "is required")),
+    };
+    company::Entity::find_by_id(id)
+        .filter(company::Column::CompanyType.eq(company::CompanyType::Client))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::invalid("client_id", "no such client"))
+}
+
+/// A chantier of `client_id`.
+async fn chantier_of(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    id: Uuid,
+) -> Result<chantier::Model, AppError> {
+    chantier::Entity::find_by_id(id)
+        .filter(chantier::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::invalid("chantier_id", "is not a chantier of this client"))
+}
+
+/// An account that may be put in charge of tickets: an active superadmin or prestataire.
+async fn assignee(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    field: &str,
+) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(id)
+        .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::Role.is_in([Role::Superadmin, Role::Prestataire]))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(field, "is not an active superadmin or prestataire account")
+        })
+}
+
+/// Trimmed and not blank.
+fn text(value: &str, field: &str) -> Result<String, AppError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(AppError::invalid(field, "must not be blank"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Open a ticket for `caller` (staff for any client, a client user for its company).
+///
+/// # Errors
+/// 422 for bad input (client, chantier, tags), database errors.
+pub async fn create(
+    db: &DatabaseConnection,
+    state: &TicketsState,
+    caller: &Caller,
+    request: CreateTicketRequest,
+) -> Result<TicketDetail, AppError> {
+    let titre = text(&request.titre, "titre")?;
+    let description = text(&request.description, "description")?;
+    let tags = normalize_tags(request.tags.as_deref().unwrap_or_default(), "tags")?;
+    let priority = request.priority.unwrap_or(TicketPriority::Normale);
+    let now = state.clock.now();
+
+    let txn = shared::db::begin_write(db).await?;
+    let client = usable_client(&txn, caller.scope, request.client_id).await?;
+    if let Some(chantier_id) = request.chantier_id {
+        chantier_of(&txn, client.id, chantier_id).await?;
+    }
+    let author = Author::user(&txn, caller.user_id).await?;
+    let year = now.year();
+    let sequence = next_sequence(&txn, year).await?;
+    let numero = format!("TC-{year}-{sequence:03}");
+    let id = Uuid::now_v7();
+    let timeline = crate::sla::Timeline {
+        created_at: now,
+        transitions: Vec::new(),
+        first_response_at: None,
+    };
+    let sla = state.sla.materialize(&timeline, priority);
+    let model = ticket::Model {
+        id,
+        numero: numero.clone(),
+        annee: year,
+        sequence,
+        titre,
+        description,
+        status: TicketStatus::Nouveau,
+        priority,
+        categorie: request.categorie,
+        client_id: client.id,
+        chantier_id: request.chantier_id,
+        responsable: None,
+        responsable_id: None,
+        tags: json!(tags),
+        escalation_level: 0,
+        created_by: Some(caller.user_id),
+        date_creation: now,
+        date_modification: now,
+        date_limite: sla.date_limite,
+        sla_warning_at: sla.sla_warning_at,
+        sla_response_due: sla.sla_response_due,
+        sla_response_warning_at: sla.sla_response_warning_at,
+        first_response_at: None,
+        sla_response_level: None,
+        sla_paused_since: None,
+        sla_notified_level: 0,
+        resolved_at: None,
+        closed_at: None,
+        motif_cloture: None,
+        note_satisfaction: None,
+    };
+    let mut active = model.clone().into_active_model();
+    active = active.reset_all();
+    active.insert(&txn).await?;
+    history::record(
+        &txn,
+        id,
+        &author,
+        now,
+        Entry::new("created", format!("Ticket {numero} créé")),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        &caller.actor,
+        AuditEntry::new("create_ticket", "ticket")
+            .entity_id(id)
+            .after(&audit_view(&model)),
+    )
+    .await?;
+    txn.commit().await?;
+
+    events::publish(
+        &state.bus,
+        vec![event(
+            "ticket_created",
+            client.id,
+            false,
+            json!({
+                "id": id,
+                "numero": numero,
+                "titre": model.titre,
+                "status": model.status,
+                "priority": model.priority,
+                "categorie": model.categorie,
+                "client_id": client.id,
+            }),
+        )],
+    )
+    .await;
+    detail(db, state, caller.scope, model).await
+}
+
+/// What audit rows keep of a ticket.
+#[derive(Debug, Serialize)]
+struct AuditView<'a> {
+    numero: &'a str,
+    titre: &'a str,
+    status: TicketStatus,
+    priority: TicketPriority,
+    categorie: entity::ticket::TicketCategorie,
+    client_id: Uuid,
+    chantier_id: Option<Uuid>,
+    responsable: Option<&'a str>,
+    responsable_id: Option<Uuid>,
+    tags: &'a Value,
+    escalation_level: i32,
+}
+
+fn audit_view(ticket: &ticket::Model) -> AuditView<'_> {
+    AuditView {
+        numero: &ticket.numero,
+        titre: &ticket.titre,
+        status: ticket.status,
+        priority: ticket.priority,
+        categorie: ticket.categorie,
+        client_id: ticket.client_id,
+        chantier_id: ticket.chantier_id,
+        responsable: ticket.responsable.as_deref(),
+        responsable_id: ticket.responsable_id,
+        tags: &ticket.tags,
+        escalation_level: ticket.escalation_level,
+    }
+}
+
+/// Is `from -> to` a transition the workflow allows?
+#[must_use]
+pub fn transition_allowed(from: TicketStatus, to: TicketStatus) -> bool {
+    use TicketStatus::{EnAttente, EnCours, Ferme, Nouveau, Resolu};
+    match (from, to) {
+        (_, Nouveau) => false,
+        (Nouveau | EnCours | EnAttente, EnCours | EnAttente | Resolu | Ferme) => from != to,
+        (Resolu, EnCours | Ferme) | (Ferme, EnCours) => true,
+        _ => false,
+    }
+}
+
+/// A change of one ticket being prepared: the new state, its history rows and the changed
+/// fields (for the live event).
+pub struct Edit {
+    pub before: ticket::Model,
+    pub ticket: ticket::Model,
+    pub author: Author,
+    pub now: DateTime<Utc>,
+    entries: Vec<Entry>,
+    changes: Map<String, Value>,
+    sla_dirty: bool,
+}
+
+impl Edit {
+    #[must_use]
+    pub fn new(ticket: ticket::Model, author: Author, now: DateTime<Utc>) -> Self {
+        Self {
+            before: ticket.clone(),
+            ticket,
+            author,
+            now,
+            entries: Vec::new(),
+            changes: Map::new(),
+            sla_dirty: false,
+        }
+    }
+
+    fn changed(&mut self, field: &str, value: Value) {
+        self.changes.insert(field.to_owned(), value);
+    }
+
+    /// Move to `to` (no-op when already there).
+    ///
+    /// # Errors
+    /// 409 for a transition the workflow refuses.
+    pub fn set_status(&mut self, to: TicketStatus, note: Option<&str>) -> Result<(), AppError> {
+        let from = self.ticket.status;
+        if from == to {
+            return Ok(());
+        }
+        if !transition_allowed(from, to) {
+            return Err(AppError::conflict_with(
+                format!("A ticket cannot go from '{from}' to '{to}'"),
+                json!({ "from": from, "to": to }),
+            ));
+        }
+        self.ticket.status = to;
+        match to {
+            TicketStatus::Resolu => self.ticket.resolved_at = Some(self.now),
+            TicketStatus::Ferme => {
+                self.ticket.closed_at = Some(self.now);
+                self.ticket.resolved_at.get_or_insert(self.now);
+            }
+            _ => {
+                self.ticket.resolved_at = None;
+                self.ticket.closed_at = None;
+            }
+        }
+        let mut description = format!("Statut changé de '{from}' à '{to}'");
+        if let Some(note) = note {
+            description.push_str(&format!(" : {note}"));
+        }
+        self.entries
+            .push(Entry::new(STATUS_CHANGE, description).change("status", Some(from), Some(to)));
+        self.changed("status", json!(to));
+        self.sla_dirty = true;
+        Ok(())
+    }
+
+    pub fn set_priority(&mut self, to: TicketPriority) {
+        let from = self.ticket.priority;
+        if from == to {
+            return;
+        }
+        self.ticket.priority = to;
+        self.entries.push(
+            Entry::new(
+                "priority_change",
+                format!("Priorité changée de '{from}' à '{to}'"),
+            )
+            .change("priority", Some(from), Some(to)),
+        );
+        self.changed("priority", json!(to));
+        self.sla_dirty = true;
+    }
+
+    pub fn set_categorie(&mut self, to: entity::ticket::TicketCategorie) {
+        let from = self.ticket.categorie;
+        if from == to {
+            return;
+        }
+        self.ticket.categorie = to;
+        self.entries.push(
+            Entry::new(
+                "categorie_change",
+                format!("Catégorie changée de '{from}' à '{to}'"),
+            )
+            .change("categorie", Some(from), Some(to)),
+        );
+        self.changed("categorie", json!(to));
+    }
+
+    pub fn set_responsable(&mut self, name: Option<String>, id: Option<Uuid>) {
+        if self.ticket.responsable == name && self.ticket.responsable_id == id {
+            return;
+        }
+        let before = self.ticket.responsable.clone();
+        let description = match &name {
+            Some(name) => format!("Ticket affecté à {name}"),
+            None => "Ticket désaffecté".to_owned(),
+        };
+        self.entries
+            .push(Entry::new("assigned", description).change("responsable", before, name.clone()));
+        self.ticket.responsable = name.clone();
+        self.ticket.responsable_id = id;
+        self.changed("responsable", json!(name));
+        self.changed("responsable_id", json!(id));
+    }
+
+    /// `titre` or `description`.
+    pub fn set_text(&mut self, field: &'static str, value: String) {
+        let is_title = field == "titre";
+        let slot = if is_title {
+            &mut self.ticket.titre
+        } else {
+            &mut self.ticket.description
+        };
+        if *slot == value {
+            return;
+        }
+        let old = std::mem::replace(slot, value.clone());
+        let entry = if is_title {
+            Entry::new("updated", "Titre modifié").change("titre", Some(old), Some(value.clone()))
+        } else {
+            Entry::new("updated", "Description modifiée").change(
+                "description",
+                None::<String>,
+                None::<String>,
+            )
+        };
+        self.entries.push(entry);
+        self.changed(field, json!(value));
+    }
+
+    pub fn set_tags(&mut self, tags: Vec<String>) {
+        let current = tags_of(&self.ticket.tags);
+        if current == tags {
+            return;
+        }
+        self.entries.push(
+            Entry::new(
+                "tags_change",
+                format!(
+                    "Tags : {}",
+                    if tags.is_empty() {
+                        "aucun".to_owned()
+                    } else {
+                        tags.join(", ")
+                    }
+                ),
+            )
+            .change("tags", Some(current.join(",")), Some(tags.join(","))),
+        );
+        self.ticket.tags = json!(tags);
+        self.changed("tags", json!(tags));
+    }
+
+    pub fn set_chantier(&mut self, chantier: Option<(Uuid, String)>) {
+        let id = chantier.as_ref().map(|(id, _)| *id);
+        if self.ticket.chantier_id == id {
+            return;
+        }
+        let description = match &chantier {
+            Some((_, nom)) => format!("Chantier : {nom}"),
+            None => "Chantier retiré".to_owned(),
+        };
+        self.entries
+            .push(Entry::new("chantier_change", description).change(
+                "chantier_id",
+                self.ticket.chantier_id,
+                id,
+            ));
+        self.ticket.chantier_id = id;
+        self.changed("chantier_id", json!(id));
+    }
+
+    /// # Errors
+    /// 409 unless `niveau` is above the current level.
+    pub fn escalate(&mut self, niveau: i32, reason: &str) -> Result<(), AppError> {
+        let from = self.ticket.escalation_level;
+        if niveau <= from {
+            return Err(AppError::conflict_with(
+                format!("The ticket is already at escalation level {from}"),
+                json!({ "escalation_level": from }),
+            ));
+        }
+        self.ticket.escalation_level = niveau;
+        self.entries.push(
+            Entry::new("escalated", format!("Escaladé au niveau {niveau}{reason}")).change(
+                "escalation_level",
+                Some(from),
+                Some(niveau),
+            ),
+        );
+        self.changed("escalation_level", json!(niveau));
+        Ok(())
+    }
+
+    /// Note the first answer from staff (stops the first-response clock).
+    pub fn first_response(&mut self) {
+        if self.ticket.first_response_at.is_none() {
+            self.ticket.first_response_at = Some(self.now);
+            self.sla_dirty = true;
+        }
+    }
+
+    /// Add a history row that is not a field change.
+    pub fn note(&mut self, entry: Entry) {
+        self.entries.push(entry);
+    }
+
+    /// Did anything change?
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && !self.sla_dirty
+    }
+
+    /// Write the history rows and the ticket (with its SLA deadlines recomputed from the
+    /// history when the clock may have moved). Returns the saved ticket and its live event.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn save(
+        mut self,
+        txn: &impl ConnectionTrait,
+        state: &TicketsState,
+    ) -> Result<(ticket::Model, Option<shared::events::Event>), DbErr> {
+        for entry in std::mem::take(&mut self.entries) {
+            history::record(txn, self.ticket.id, &self.author, self.now, entry).await?;
+        }
+        if self.sla_dirty {
+            refresh_sla(txn, state, &mut self.ticket, self.now).await?;
+        }
+        self.ticket.date_modification = self.now;
+        let saved = self
+            .ticket
+            .clone()
+            .into_active_model()
+            .reset_all()
+            .update(txn)
+            .await?;
+        let event = events::updated(
+            saved.client_id,
+            saved.id,
+            &saved.numero,
+            std::mem::take(&mut self.changes),
+        );
+        Ok((saved, event))
+    }
+}
+
+/// Recompute the stored SLA deadlines of `ticket` from its history (status rows already
+/// written), and forget announcements the ticket no longer deserves (so a later breach is
+/// announced again).
+///
+/// # Errors
+/// Database errors.
+pub async fn refresh_sla(
+    txn: &impl ConnectionTrait,
+    state: &TicketsState,
+    ticket: &mut ticket::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let timeline = history::timeline(txn, ticket).await?;
+    let sla = state.sla.materialize(&timeline, ticket.priority);
+    ticket.date_limite = sla.date_limite;
+    ticket.sla_warning_at = sla.sla_warning_at;
+    ticket.sla_response_due = sla.sla_response_due;
+    ticket.sla_response_warning_at = sla.sla_response_warning_at;
+    ticket.sla_paused_since = sla.sla_paused_since;
+    ticket.sla_response_level = sla.sla_response_level.map(SlaLevel::number);
+    let level = state
+        .sla
+        .read(&timeline, ticket.priority, now)
+        .level()
+        .number();
+    if level < ticket.sla_notified_level {
+        ticket.sla_notified_level = level;
+    }
+    Ok(())
+}
+
+/// Fields a client may not change.
+fn staff_fields(request: &UpdateTicketRequest) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    if request.status.is_some() {
+        fields.push("status");
+    }
+    if request.priority.is_some() {
+        fields.push("priority");
+    }
+    if request.categorie.is_some() {
+        fields.push("categorie");
+    }
+    if request.responsable.is_some() {
+        fields.push("responsable");
+    }
+    if request.responsable_id.is_some() {
+        fields.push("responsable_id");
+    }
+    if request.tags.is_some() {
+        fields.push("tags");
+    }
+    if request.chantier_id.is_some() {
+        fields.push("chantier_id");
+    }
+    fields
+}
+
+/// Commit an edit with its audit row, then publish its live event.
+async fn commit_edit(
+    state: &TicketsState,
+    caller: &Caller,
+    txn: sea_orm::DatabaseTransaction,
+    edit: Edit,
+    action: &str,
+) -> Result<ticket::Model, AppError> {
+    let before = edit.before.clone();
+    let (saved, event) = edit.save(&txn, state).await?;
+    audit::record(
+        &txn,
+        &caller.actor,
+        AuditEntry::new(action, "ticket")
+            .entity_id(saved.id)
+            .before(&audit_view(&before))
+            .after(&audit_view(&saved)),
+    )
+    .await?;
+    txn.commit().await?;
+    events::publish(&state.bus, event.into_iter().collect()).await;
+    Ok(saved)
+}
+
+/// Change fields of a ticket.
+///
+/// # Errors
+/// 404 (not visible), 403 (a client changing staff fields), 409 (transition or closed ticket),
+/// 422 (bad values).
+pub async fn update(
+    db: &DatabaseConnection,
+    state: &TicketsState,
+    caller: &Caller,
+    key: &TicketKey,
+    request: UpdateTicketRequest,
+) -> Result<TicketDetail, AppError> {
+    if request.titre.is_none() && request.description.is_none() && staff_fields(&request).is_empty()
+    {
+        return Err(AppError::Unprocessable {
+            message: "Nothing to update: send at least one field".to_owned(),
+            details: None,
+        });
+    }
+    if !caller.scope.is_staff() {
+        let forbidden = staff_fields(&request);
+        if !forbidden.is_empty() {
+            return Err(AppError::forbidden(format!(
+                "Only staff may change {}",
+                forbidden.join(", ")
+            )));
+        }
+    }
+    let titre = request
+        .titre
+        .as_deref()
+        .map(|v| text(v, "titre"))
+        .transpose()?;
+    let description = request
+        .description
+        .as_deref()
+        .map(|v| text(v, "description"))
+        .transpose()?;
+    let tags = request
+        .tags
+        .as_deref()
+        .map(|tags| normalize_tags(tags, "tags"))
+        .transpose()?;
+    let responsable = match &request.responsable {
+        Some(Some(name)) => Some(Some(text(name, "responsable")?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+
+    let txn = shared::db::begin_write(db).await?;
+    let ticket = find_for_update(&txn, caller.scope, key).await?;
+    if !caller.scope.is_staff() && ticket.status == TicketStatus::Ferme {
+        return Err(AppError::conflict(
+            "A closed ticket cannot be edited; reopen it first",
+        ));
+    }
+    let author = Author::user(&txn, caller.user_id).await?;
+    let mut edit = Edit::new(ticket, author, state.clock.now());
+    if let Some(titre) = titre {
+        edit.set_text("titre", titre);
+    }
+    if let Some(description) = description {
+        edit.set_text("description", description);
+    }
+    if let Some(priority) = request.priority {
+        edit.set_priority(priority);
+    }
+    if let Some(categorie) = request.categorie {
+        edit.set_categorie(categorie);
+    }
+    if let Some(tags) = tags {
+        edit.set_tags(tags);
+    }
+    match request.chantier_id {
+        Some(Some(id)) => {
+            let chantier = chantier_of(&txn, edit.ticket.client_id, id).await?;
+            edit.set_chantier(Some((chantier.id, chantier.nom)));
+        }
+        Some(None) => edit.set_chantier(None),
+        None => {}
+    }
+    if responsable.is_some() || request.responsable_id.is_some() {
+        let account = match request.responsable_id {
+            Some(Some(id)) => Some(assignee(&txn, id, "responsable_id").await?),
+            _ => None,
+        };
+        let name = match (responsable, &account) {
+            (Some(name), _) => name,
+            (None, Some(account)) => Some(account.full_name.clone()),
+            // Only the account link was cleared: the name stays.
+            (None, None) => edit.ticket.responsable.clone(),
+        };
+        let id = match (&account, request.responsable_id) {
+            (Some(account), _) => Some(account.id),
+            (None, Some(None)) => None,
+            // A new name without an account is someone else: the old link goes.
+            (None, _) if name == edit.ticket.responsable => edit.ticket.responsable_id,
+            (None, _) => None,
+        };
+        if name.is_none() && id.is_some() {
+            return Err(AppError::invalid(
+                "responsable",
+                "cannot be null while responsable_id is set",
+            ));
+        }
+        edit.set_responsable(name, id);
+    }
+    if let Some(status) = request.status {
+        edit.set_status(status, None)?;
+    }
+    let saved = if edit.is_empty() {
+        // Nothing changed: answer the ticket as it is, writing nothing.
+        txn.rollback().await?;
+        edit.before
+    } else {
+        commit_edit(state, caller, txn, edit, "update_ticket").await?
+    };
+    detail(db, state, caller.scope, saved).await
+}
+
+/// Run an action on a ticket and show the result.
+///
+/// # Errors
+/// As [`apply_action`].
+pub async fn act(
+    db: &DatabaseConnection,
+    state: &TicketsState,
+    caller: &Caller,
+    key: &TicketKey,
+    data: ActionData,
+) -> Result<TicketDetail, AppError> {
+    let saved = apply_action(db, state, caller, key, data).await?;
+    detail(db, state, caller.scope, saved).await
+}
+
+/// Run an action on a ticket, in its own transaction.
+///
+/// # Errors
+/// 404 (not visible), 403 (staff-only action), 409 (not allowed now), 422 (bad data).
+pub async fn apply_action(
+    db: &DatabaseConnection,
+    state: &TicketsState,
+    caller: &Caller,
+    key: &TicketKey,
+    data: ActionData,
+) -> Result<ticket::Model, AppError> {
+    let (name, staff_only) = match &data {
+        ActionData::Affecter(_) => ("affecter", true),
+        ActionData::Escalader(_) => ("escalader", true),
+        ActionData::ChangerPriorite(_) => ("changer_priorite", true),
+        ActionData::AjouterTags(_) => ("ajouter_tags", true),
+        ActionData::Cloturer(_) => ("cloturer", false),
+        ActionData::Reopen(_) => ("reopen", false),
+    };
+    let txn = shared::db::begin_write(db).await?;
+    // Visibility first: a ticket the caller cannot see is 404, whatever the action.
+    let ticket = find_for_update(&txn, caller.scope, key).await?;
+    if staff_only {
+        caller.scope.require_staff(&format!("run '{name}'"))?;
+    }
+    let author = Author::user(&txn, caller.user_id).await?;
+    let mut edit = Edit::new(ticket, author, state.clock.now());
+    match data {
+        ActionData::Affecter(data) => {
+            let name = text(&data.responsable, "data.responsable")?;
+            let account = match data.responsable_id {
+                Some(id) => Some(assignee(&txn, id, "data.responsable_id").await?),
+                None => None,
+            };
+            edit.set_responsable(Some(name), account.map(|a| a.id));
+        }
+        ActionData::Escalader(data) => edit.escalate(data.niveau, "")?,
+        ActionData::ChangerPriorite(data) => edit.set_priority(data.priority),
+        ActionData::AjouterTags(data) => {
+            let mut tags = tags_of(&edit.ticket.tags);
+            tags.extend(normalize_tags(&data.tags, "data.tags")?);
+            let tags = normalize_tags(&tags, "data.tags")?;
+            edit.set_tags(tags);
+        }
+        ActionData::Cloturer(data) => {
+            let motif = text(&data.motif, "data.motif")?;
+            if data.note_satisfaction.is_some() && caller.scope.is_staff() {
+                return Err(AppError::invalid(
+                    "data.note_satisfaction",
+                    "only the client rates its ticket",
+                ));
+            }
+            if edit.ticket.status == TicketStatus::Ferme {
+                return Err(AppError::conflict("The ticket is already closed"));
+            }
+            edit.set_status(TicketStatus::Ferme, Some(&motif))?;
+            edit.ticket.motif_cloture = Some(motif);
+            if let Some(note) = data.note_satisfaction {
+                edit.ticket.note_satisfaction = Some(note);
+                edit.note(Entry::new(
+                    "satisfaction",
+                    format!("Note de satisfaction : {note}/5"),
+                ));
+            }
+        }
+        ActionData::Reopen(data) => {
+            let motif = text(&data.motif, "data.motif")?;
+            if !edit.ticket.status.is_done() {
+                return Err(AppError::conflict(
+                    "Only a resolved or closed ticket can be reopened",
+                ));
+            }
+            edit.set_status(TicketStatus::EnCours, Some(&format!("réouvert ({motif})")))?;
+            edit.ticket.motif_cloture = None;
+        }
+    }
+    if edit.is_empty() {
+        txn.rollback().await?;
+        return Ok(edit.before);
+    }
+    commit_edit(state, caller, txn, edit, &format!("ticket_{name}")).await
+}
+
+/// Open tickets of a client company (not resolved or closed), for aggregates.
+#[must_use]
+pub fn open_statuses() -> [&'static str; 3] {
+    [
+        TicketStatus::Nouveau.as_str(),
+        TicketStatus::EnCours.as_str(),
+        TicketStatus::EnAttente.as_str(),
+    ]
+}
+
+/// How many tickets there are in all (for checks and benchmarks).
+///
+/// # Errors
+/// Database errors.
+pub async fn total(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    ticket::Entity::find().count(db).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workflow_allows_what_a_helpdesk_does() {
+        use TicketStatus::{EnAttente, EnCours, Ferme, Nouveau, Resolu};
+        assert!(transition_allowed(Nouveau, EnCours));
+        assert!(transition_allowed(EnCours, EnAttente));
+        assert!(transition_allowed(EnAttente, EnCours));
+        assert!(transition_allowed(EnCours, Resolu));
+        assert!(transition_allowed(Resolu, Ferme));
+        assert!(transition_allowed(Resolu, EnCours));
+        assert!(transition_allowed(Ferme, EnCours));
+        assert!(!transition_allowed(EnCours, Nouveau));
+        assert!(!transition_allowed(Ferme, Resolu));
+        assert!(!transition_allowed(Resolu, EnAttente));
+        assert!(!transition_allowed(EnCours, EnCours));
+    }
+
+    #[test]
+    fn tags_are_normalised_and_checked() {
+        let tags = normalize_tags(
+            &[" Urgent ".into(), "chantier_a".into(), "URGENT".into()],
+            "tags",
+        )
+        .unwrap();
+        assert_eq!(tags, ["urgent", "chantier_a"]);
+        assert!(normalize_tags(&["a b".into()], "tags").is_err());
+        assert!(normalize_tags(&[String::new()], "tags").is_err());
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert!(normalize_tags(&many, "tags").is_err());
+        let err = normalize_tags(&["ok".into(), "=cmd".into()], "data.tags").unwrap_err();
+        let AppError::Validation(fields) = err else {
+            panic!()
+        };
+        assert!(fields.fields().contains_key("data.tags[1]"));
+    }
+}
