@@ -12,10 +12,12 @@ macro_rules! string_enum {
             Serialize, Deserialize, utoipa::ToSchema,
         )]
         #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+        // `rename_all` rather than a per-variant `rename = $value`: utoipa does not see renames
+        // passed through a macro fragment. The test below keeps the two spellings equal.
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(
                 #[sea_orm(string_value = $value)]
-                #[serde(rename = $value)]
                 $variant,
             )+
         }
@@ -151,3 +153,33 @@ pub struct Model {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    fn check<T: Serialize + PartialSchema>(all: &[T], as_str: impl Fn(&T) -> &'static str) {
+        let schema = serde_json::to_value(T::schema()).unwrap_or_default();
+        let documented: Vec<&str> = schema["enum"]
+            .as_array()
+            .map(|values| values.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let spelled: Vec<&str> = all.iter().map(&as_str).collect();
+        assert_eq!(documented, spelled, "the OpenAPI enum");
+        for value in all {
+            assert_eq!(
+                serde_json::to_value(value).unwrap_or_default(),
+                serde_json::Value::from(as_str(value)),
+                "JSON and SQL spell it alike"
+            );
+        }
+    }
+
+    #[test]
+    fn json_sql_and_openapi_spell_the_values_alike() {
+        check(TicketStatus::ALL, |v| v.as_str());
+        check(TicketPriority::ALL, |v| v.as_str());
+        check(TicketCategorie::ALL, |v| v.as_str());
+    }
+}

@@ -81,6 +81,16 @@ pub struct RouteTable {
     routes: Vec<(ResourceDef, Vec<String>)>,
 }
 
+/// How many literal segments `def` has: `/api/tickets-client/bulk` is more specific than
+/// `/api/tickets-client/{id}`, as in the document, where each path has its own operations.
+fn literal_segments(def: &ResourceDef) -> usize {
+    def.pattern()
+        .unwrap_or_default()
+        .split('/')
+        .filter(|segment| !segment.is_empty() && !segment.contains('{'))
+        .count()
+}
+
 fn methods(item: &PathItem) -> Vec<String> {
     let mut methods = Vec::new();
     for (name, op) in [
@@ -121,10 +131,18 @@ impl RouteTable {
     /// Methods allowed on `path`, if any documented route matches it.
     #[must_use]
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        let mut allowed: Vec<String> = self
+        let matching: Vec<_> = self
             .routes
             .iter()
             .filter(|(def, _)| def.is_match(path))
+            .collect();
+        let most_literal = matching
+            .iter()
+            .map(|(def, _)| literal_segments(def))
+            .max()?;
+        let mut allowed: Vec<String> = matching
+            .into_iter()
+            .filter(|(def, _)| literal_segments(def) == most_literal)
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         allowed.sort();
@@ -167,6 +185,19 @@ mod tests {
             Some(vec!["GET".to_owned()])
         );
         assert_eq!(table.allowed("/api/things"), None);
+        let mut doc = doc;
+        doc.paths.paths.insert(
+            "/api/things/export".to_owned(),
+            PathItem::new(
+                utoipa::openapi::HttpMethod::Post,
+                utoipa::openapi::path::Operation::new(),
+            ),
+        );
+        let table = RouteTable::from_openapi(&doc);
+        assert_eq!(
+            table.allowed("/api/things/export"),
+            Some(vec!["POST".to_owned()])
+        );
         assert_eq!(
             table.allowed("/docs/index.html"),
             Some(vec!["GET".to_owned()])

@@ -458,7 +458,7 @@ async fn record(
 #[utoipa::path(
     tag = "tickets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)"), IdempotencyKeyHeader),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Tt][Cc]-[0-9]{4}-[0-9]{1,9})$", example = "TC-2026-001"), IdempotencyKeyHeader),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "The stored file", body = ApiResponse<AttachmentView>), errors::AuthedWrite)
 )]

@@ -107,6 +107,27 @@ pub enum ExportField {
     EscalationLevel,
 }
 
+/// `fields` in the OpenAPI document: 1 to 19 distinct columns (every [`ExportField`] once), or
+/// `null` for the default set.
+fn fields_schema() -> utoipa::openapi::Schema {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let columns = ArrayBuilder::new()
+        .items(ExportField::schema())
+        .min_items(Some(1))
+        .max_items(Some(19))
+        .unique_items(true);
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(columns)
+        .description(Some(
+            "Columns, in order, each once (default: numero, titre, status, priority, categorie, \
+             client_nom, chantier_nom, responsable, date_creation, date_limite, sla_status).",
+        ))
+        .build()
+        .into()
+}
+
 /// Used when `fields` is absent.
 pub const DEFAULT_FIELDS: &[ExportField] = &[
     ExportField::Numero,
@@ -246,7 +267,7 @@ pub struct ExportRequest {
     /// Columns, in order (default: numero, titre, status, priority, categorie, client_nom,
     /// chantier_nom, responsable, date_creation, date_limite, sla_status).
     #[validate(length(min = 1, max = 19))]
-    #[schema(min_items = 1, max_items = 19)]
+    #[schema(schema_with = fields_schema)]
     pub fields: Option<Vec<ExportField>>,
 }
 

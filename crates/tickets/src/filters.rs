@@ -8,7 +8,7 @@ use sea_orm::sea_query::{
     Alias, CaseStatement, Cond, Expr, ExprTrait, JoinType, Query, SelectStatement,
 };
 use serde::{Deserialize, Deserializer, Serialize};
-use shared::{AppError, FieldErrors};
+use shared::AppError;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -24,6 +24,40 @@ use crate::sla::SlaLevel;
 pub enum DateBound {
     Day(NaiveDate),
     Instant(DateTime<Utc>),
+}
+
+/// [`DateBound`] in the OpenAPI document: a date or an RFC 3339 date-time (query parameters).
+#[must_use]
+pub fn date_bound_schema() -> utoipa::openapi::Schema {
+    date_bound_one_of(false)
+}
+
+/// [`DateBound`] in a JSON body, where `null` stands for absent.
+#[must_use]
+pub fn nullable_date_bound_schema() -> utoipa::openapi::Schema {
+    date_bound_one_of(true)
+}
+
+fn date_bound_one_of(nullable: bool) -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    let mut one_of = OneOfBuilder::new();
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    one_of
+        .item(string(KnownFormat::Date))
+        .item(string(KnownFormat::DateTime))
+        .description(Some(
+            "A day (`2026-01-31`) or an instant (`2026-01-31T10:00:00Z`).",
+        ))
+        .examples(["2026-01-31"])
+        .build()
+        .into()
 }
 
 impl<'de> Deserialize<'de> for DateBound {
@@ -98,12 +132,12 @@ pub struct TicketFilters {
     #[schema(min_length = 1, max_length = 200)]
     pub search: Option<String>,
     /// Created on or after (a day or an instant).
-    #[param(value_type = Option<String>, example = "2026-01-01")]
-    #[schema(value_type = Option<String>, example = "2026-01-01")]
+    #[param(schema_with = crate::filters::date_bound_schema)]
+    #[schema(schema_with = crate::filters::nullable_date_bound_schema)]
     pub date_from: Option<DateBound>,
     /// Created on or before (a whole day, or up to an instant).
-    #[param(value_type = Option<String>, example = "2026-01-31")]
-    #[schema(value_type = Option<String>, example = "2026-01-31")]
+    #[param(schema_with = crate::filters::date_bound_schema)]
+    #[schema(schema_with = crate::filters::nullable_date_bound_schema)]
     pub date_to: Option<DateBound>,
     pub sla_status: Option<SlaLevel>,
 }
@@ -242,14 +276,13 @@ pub fn apply(
         select.and_where(sla_level_expr(now).eq(level.as_str()));
     }
     if let Some(text) = &filters.search {
+        // Text with no word at all (`--`) matches no ticket, as in the search route.
         let terms = search::Terms::parse(text);
         if terms.is_empty() {
-            return Err(AppError::Validation(FieldErrors::single(
-                "search",
-                "must contain at least one letter or digit",
-            )));
+            select.and_where(Expr::cust("1 = 0"));
+        } else {
+            select.and_where(search::matches(backend, scope, &terms));
         }
-        select.and_where(search::matches(backend, scope, &terms));
     }
     Ok(())
 }

@@ -348,7 +348,7 @@ pub async fn add(
 #[utoipa::path(
     tag = "tickets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)"), PageParams),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Tt][Cc]-[0-9]{4}-[0-9]{1,9})$", example = "TC-2026-001"), PageParams),
     responses((status = 200, description = "A page of messages", body = Paginated<MessageView>), errors::AuthedRead)
 )]
 #[get("/{id}/messages")]
@@ -367,7 +367,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "tickets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)"), IdempotencyKeyHeader),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Tt][Cc]-[0-9]{4}-[0-9]{1,9})$", example = "TC-2026-001"), IdempotencyKeyHeader),
     request_body = AddMessageRequest,
     responses((status = 201, description = "The message", body = ApiResponse<MessageView>), errors::AuthedWrite)
 )]

@@ -197,7 +197,7 @@ pub struct SearchResults {
 /// Search the tickets `scope` may see.
 ///
 /// # Errors
-/// 422 when the text has no word; database errors.
+/// Database errors.
 pub async fn run(
     db: &impl ConnectionTrait,
     scope: Scope,
@@ -206,10 +206,11 @@ pub async fn run(
 ) -> Result<SearchResults, AppError> {
     let terms = Terms::parse(text);
     if terms.is_empty() {
-        return Err(AppError::invalid(
-            "q",
-            "must contain at least one letter or digit",
-        ));
+        // Punctuation only (`**`, `--`): nothing to look for, so nothing found.
+        return Ok(SearchResults {
+            results: Vec::new(),
+            total: 0,
+        });
     }
     let backend = db.get_database_backend();
     let mut base = filters::from_tickets();

@@ -32,10 +32,10 @@ const DEFAULT_TREND_DAYS: i64 = 30;
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Tickets created on or after (default for the trend: 30 days ago).
-    #[param(value_type = Option<String>, example = "2026-01-01")]
+    #[param(schema_with = crate::filters::date_bound_schema)]
     pub date_from: Option<DateBound>,
     /// Tickets created on or before (default for the trend: today).
-    #[param(value_type = Option<String>, example = "2026-01-31")]
+    #[param(schema_with = crate::filters::date_bound_schema)]
     pub date_to: Option<DateBound>,
     pub client_id: Option<Uuid>,
     pub chantier_id: Option<Uuid>,

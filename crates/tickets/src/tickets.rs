@@ -378,6 +378,16 @@ impl SortField for TicketSort {
     const DEFAULT_ORDER: Order = Order::Desc;
 }
 
+/// Guard of the `/{id}` routes: the fixed paths beside them (`/stats`, `/search`, `/export`,
+/// `/bulk`) are not ticket ids, so another method on them answers 405 with their `Allow`, as
+/// the document says, instead of reaching a ticket route.
+#[must_use]
+pub fn names_a_ticket(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    let path = ctx.head().uri.path();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    !matches!(last, "stats" | "search" | "export" | "bulk")
+}
+
 /// A ticket named in a path: its UUID or its `numero`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketKey {
@@ -444,10 +454,10 @@ pub async fn list(
 #[utoipa::path(
     tag = "tickets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)")),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Tt][Cc]-[0-9]{4}-[0-9]{1,9})$", example = "TC-2026-001")),
     responses((status = 200, description = "The ticket", body = ApiResponse<TicketDetail>), errors::AuthedRead)
 )]
-#[get("/{id}")]
+#[get("/{id}", guard = "crate::tickets::names_a_ticket")]
 pub async fn get(
     db: web::Data<DatabaseConnection>,
     state: web::Data<TicketsState>,
@@ -484,11 +494,11 @@ pub async fn create(
 #[utoipa::path(
     tag = "tickets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)")),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Tt][Cc]-[0-9]{4}-[0-9]{1,9})$", example = "TC-2026-001")),
     request_body = UpdateTicketRequest,
     responses((status = 200, description = "The updated ticket", body = ApiResponse<TicketDetail>), errors::AuthedWrite)
 )]
-#[patch("/{id}")]
+#[patch("/{id}", guard = "crate::tickets::names_a_ticket")]
 pub async fn update(
     db: web::Data<DatabaseConnection>,
     state: web::Data<TicketsState>,
@@ -506,7 +516,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "tickets",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)")),
+    params(("id" = String, Path, description = "Ticket UUID or numero (TC-2026-001)", pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[Tt][Cc]-[0-9]{4}-[0-9]{1,9})$", example = "TC-2026-001")),
     request_body = ActionRequest,
     responses((status = 200, description = "The ticket after the action", body = ApiResponse<TicketDetail>), errors::AuthedWrite)
 )]

@@ -1035,13 +1035,6 @@ pub async fn update(
     key: &TicketKey,
     request: UpdateTicketRequest,
 ) -> Result<TicketDetail, AppError> {
-    if request.titre.is_none() && request.description.is_none() && staff_fields(&request).is_empty()
-    {
-        return Err(AppError::Unprocessable {
-            message: "Nothing to update: send at least one field".to_owned(),
-            details: None,
-        });
-    }
     if !caller.scope.is_staff() {
         let forbidden = staff_fields(&request);
         if !forbidden.is_empty() {

@@ -269,12 +269,17 @@ async fn the_list_is_scoped_filtered_sorted_and_paginated() {
         ("clientId=x", "clientId"),
         ("sort=password", "sort"),
         ("limit=101", "limit"),
-        ("search=%20--%20", "search"),
     ] {
         w.get(&format!("/api/tickets-client?{query}"), &w.staff)
             .await
             .field_error(field);
     }
+    // Text without a word matches nothing rather than everything.
+    let nothing = w
+        .get("/api/tickets-client?search=%20--%20", &w.staff)
+        .await
+        .json();
+    assert_eq!(nothing["meta"]["total"], 0);
     w.call(Method::GET, "/api/tickets-client", None, None)
         .await
         .error(401, "UNAUTHENTICATED");
@@ -362,10 +367,11 @@ async fn staff_update_tickets_and_every_change_is_in_the_history() {
     w.patch(&path, &w.staff, &json!({ "status": "nouveau" }))
         .await
         .error(409, "CONFLICT");
-    // Nothing to update.
-    w.patch(&path, &w.staff, &json!({}))
-        .await
-        .error(422, "VALIDATION_FAILED");
+    // An empty patch changes nothing and writes nothing.
+    let before = w.get(&path, &w.staff).await.ok(200);
+    let same = w.patch(&path, &w.staff, &json!({})).await.ok(200);
+    assert_eq!(same["historique"], before["historique"]);
+    assert_eq!(same["date_modification"], before["date_modification"]);
     // No mass assignment.
     w.patch(&path, &w.staff, &json!({ "client_id": w.company_b() }))
         .await
@@ -593,4 +599,27 @@ async fn actions_follow_the_seed_and_their_rules() {
             "{expected} not audited: {actions:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn fixed_paths_beside_tickets_answer_405_with_their_own_methods() {
+    let w = world().await;
+    for (method, path, allowed) in [
+        (Method::PATCH, "/api/tickets-client/bulk", "POST"),
+        (Method::GET, "/api/tickets-client/export", "POST"),
+        (Method::PATCH, "/api/tickets-client/stats", "GET"),
+        (Method::PATCH, "/api/tickets-client/search", "GET"),
+    ] {
+        let reply = w.call(method, path, Some(&w.staff), Some(&json!({}))).await;
+        reply.error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(reply.header("allow"), Some(allowed), "{path}");
+    }
+    // A ticket number is still a ticket.
+    let ticket = w.ticket_of_a().await;
+    w.get(
+        &format!("/api/tickets-client/{}", s(&ticket, "numero")),
+        &w.staff,
+    )
+    .await
+    .ok(200);
 }
