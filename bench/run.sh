@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Load benchmark: release server on a fresh SQLite database, driven by wrk at fixed concurrency
-# for a fixed duration per scenario. Prints a Markdown table, writes bench/out/results.json.
+# Load benchmark: release server on a fresh SQLite database seeded with BENCH_TICKETS tickets
+# (bench/seed), driven by wrk at fixed concurrency for a fixed duration per scenario. Prints a
+# Markdown table, writes bench/out/results.json.
 #   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 32)  BENCH_THREADS (default 2)
+#   BENCH_TICKETS (default 100000)  BENCH_COMPANIES (default 1000)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
 
-cargo build --release -q -p server
+cargo build --release -q -p server -p bench-seed
 # shellcheck source=../scripts/lib.sh
 . scripts/lib.sh
 trap stop_presta EXIT
@@ -27,15 +29,23 @@ start_presta ./target/release/presta "$OUT/server.log"
 PORT=$PRESTA_PORT
 SERVER=$PRESTA_PID
 
+echo "seeding: ${BENCH_COMPANIES:-1000} companies, ${BENCH_TICKETS:-100000} tickets"
+./target/release/presta-seed --database-url "sqlite://$PRESTA_DATA/presta.db?mode=rwc" \
+  --companies "${BENCH_COMPANIES:-1000}" --tickets "${BENCH_TICKETS:-100000}"
+
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 # scenario NAME PATH [CONNECTIONS] [BODY]: wrk at fixed concurrency; a BODY makes it a POST.
+# With AUTH=1 in its environment, $BENCH_TOKEN is sent as the bearer token.
 scenario() {
   local name=$1 path=$2 connections=${3:-$CONNECTIONS} body=${4:-}
-  local before after script=()
+  local before after script=() auth=()
   if [ -n "$body" ]; then script=(-s bench/post_json.lua); fi
+  local token=""
+  if [ -n "${AUTH:-}" ]; then token=$BENCH_TOKEN; fi
+  if [ -n "$token" ] && [ -z "$body" ]; then auth=(-H "Authorization: Bearer $token"); fi
   before=$(cpu_ticks)
-  BENCH_BODY="$body" wrk -t"$THREADS" -c"$connections" -d"${DURATION}s" --latency "${script[@]}" \
-    "http://127.0.0.1:$PORT$path" >"$OUT/$name.wrk.txt"
+  BENCH_BODY="$body" BENCH_TOKEN="$token" wrk -t"$THREADS" -c"$connections" -d"${DURATION}s" --latency "${script[@]}" \
+    "${auth[@]}" "http://127.0.0.1:$PORT$path" >"$OUT/$name.wrk.txt"
   after=$(cpu_ticks)
   echo "$name $path $(( after - before )) $connections" >>"$OUT/cpu.txt"
 }
@@ -43,6 +53,12 @@ scenario() {
 LOGIN_OK="{\"email\":\"$PRESTA_ADMIN_EMAIL\",\"password\":\"$PRESTA_ADMIN_PASSWORD\"}"
 LOGIN_BAD="{\"email\":\"$PRESTA_ADMIN_EMAIL\",\"password\":\"not-the-password-123\"}"
 
+# Tickets are read as a superadmin; a 15-minute access token covers the run.
+api() { curl -fs -H "Authorization: Bearer $BENCH_TOKEN" "http://127.0.0.1:$PORT$1"; }
+BENCH_TOKEN=$(curl -fs -H 'Content-Type: application/json' -d "$LOGIN_OK" \
+  "http://127.0.0.1:$PORT/api/auth/login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
+NUMERO=$(api "/api/tickets-client?limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["numero"])')
+CLIENT=$(api "/api/clients?limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
 : >"$OUT/cpu.txt"
 scenario health /health
 scenario not_found /api/no-such-route
@@ -55,6 +71,15 @@ STORM=$!
 sleep 1
 scenario health_during_login_storm /health 8
 wait "$STORM"
+
+# (token taken before the login storm, which locks the account it hammers)
+AUTH=1 scenario tickets_list "/api/tickets-client?status=en_cours&priority=normale&limit=100"
+AUTH=1 scenario tickets_list_client_filter "/api/tickets-client?client_id=$CLIENT&limit=100"
+AUTH=1 scenario tickets_detail "/api/tickets-client/$NUMERO"
+AUTH=1 scenario tickets_search "/api/tickets-client/search?q=fissure%20porteur&limit=20"
+AUTH=1 scenario tickets_stats "/api/tickets-client/stats"
+AUTH=1 scenario tickets_create /api/tickets-client "$CONNECTIONS" \
+  "{\"titre\":\"Fuite sur la colonne d'eau\",\"description\":\"Constatée au 2e étage.\",\"priority\":\"haute\",\"categorie\":\"qualite\",\"client_id\":\"$CLIENT\"}"
 
 python3 - "$OUT" "$DURATION" "$CONNECTIONS" "$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')" "$(getconf CLK_TCK)" <<'PY'
 import json, re, sys, pathlib, platform, datetime, os

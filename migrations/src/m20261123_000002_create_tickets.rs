@@ -198,6 +198,8 @@ fn iden(i: impl IntoIden) -> DynIden {
 /// SQLite: one FTS5 row per ticket (rowid = annee * 10^9 + sequence, stable across VACUUM),
 /// kept by triggers; `messages` holds every message of the ticket (searched for staff only).
 const SQLITE_SEARCH: &[&str] = &[
+    // The FTS rowid of a ticket, as an index: search joins its matches to tickets through it.
+    "CREATE INDEX \"idx-tickets-fts_rowid\" ON tickets ((annee * 1000000000 + sequence))",
     "CREATE VIRTUAL TABLE tickets_fts USING fts5(numero, titre, description, messages, \
      content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN \
@@ -393,24 +395,58 @@ impl MigrationTrait for Migration {
                 vec![iden(Tickets::Annee), iden(Tickets::Sequence)],
                 true,
             ),
+            // Each list filter has an index in the list's order (newest first, `id` breaking
+            // ties), so a page reads its rows in order and a count reads the index alone.
             (
-                "idx-tickets-date_creation",
-                vec![iden(Tickets::DateCreation)],
+                "idx-tickets-date_creation-id",
+                vec![iden(Tickets::DateCreation), iden(Tickets::Id)],
                 false,
             ),
             (
-                "idx-tickets-client_id-date_creation",
-                vec![iden(Tickets::ClientId), iden(Tickets::DateCreation)],
+                "idx-tickets-client_id-date_creation-id",
+                vec![
+                    iden(Tickets::ClientId),
+                    iden(Tickets::DateCreation),
+                    iden(Tickets::Id),
+                ],
                 false,
             ),
             (
-                "idx-tickets-chantier_id",
-                vec![iden(Tickets::ChantierId)],
+                "idx-tickets-chantier_id-date_creation-id",
+                vec![
+                    iden(Tickets::ChantierId),
+                    iden(Tickets::DateCreation),
+                    iden(Tickets::Id),
+                ],
                 false,
             ),
             (
-                "idx-tickets-status-date_creation",
-                vec![iden(Tickets::Status), iden(Tickets::DateCreation)],
+                "idx-tickets-status-date_creation-id",
+                vec![
+                    iden(Tickets::Status),
+                    iden(Tickets::DateCreation),
+                    iden(Tickets::Id),
+                ],
+                false,
+            ),
+            (
+                "idx-tickets-priority-date_creation-id",
+                vec![
+                    iden(Tickets::Priority),
+                    iden(Tickets::DateCreation),
+                    iden(Tickets::Id),
+                ],
+                false,
+            ),
+            // Statistics count by these from the index alone.
+            (
+                "idx-tickets-status-priority",
+                vec![iden(Tickets::Status), iden(Tickets::Priority)],
+                false,
+            ),
+            (
+                "idx-tickets-categorie",
+                vec![iden(Tickets::Categorie)],
                 false,
             ),
             (

@@ -55,7 +55,9 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .idle_timeout(Duration::from_secs(300))
-        .sqlx_logging(false)
+        // Statements (with their timings) are logged at debug level, for `RUST_LOG=sqlx=debug`.
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Debug)
         .map_sqlx_sqlite_opts(|opts| {
             use sqlx::ConnectOptions as _;
             opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)

@@ -212,11 +212,16 @@ pub fn sla_level_expr(now: DateTime<Utc>) -> Expr {
     ))
 }
 
-/// `SELECT … FROM tickets t` joined to its client company and chantier, with no columns yet.
+/// `SELECT … FROM tickets t` alone: enough for every filter, counts and statistics.
 #[must_use]
-pub fn from_tickets() -> SelectStatement {
-    Query::select()
-        .from_as(ticket::Entity, t())
+pub fn tickets_only() -> SelectStatement {
+    Query::select().from_as(ticket::Entity, t()).to_owned()
+}
+
+/// Join `select` (on `tickets t`) to the ticket's client company `c` and chantier `ch`, for
+/// their names. Both are to-one joins on primary keys, needed only when rows are read.
+pub fn join_names(select: &mut SelectStatement) {
+    select
         .join_as(
             JoinType::LeftJoin,
             entity::company::Entity,
@@ -229,8 +234,15 @@ pub fn from_tickets() -> SelectStatement {
             ch(),
             Expr::col((ch(), entity::chantier::Column::Id))
                 .equals((t(), ticket::Column::ChantierId)),
-        )
-        .to_owned()
+        );
+}
+
+/// `SELECT … FROM tickets t` joined to its client company and chantier, with no columns yet.
+#[must_use]
+pub fn from_tickets() -> SelectStatement {
+    let mut select = tickets_only();
+    join_names(&mut select);
+    select
 }
 
 /// Restrict `select` (built on [`from_tickets`]) to what `scope` may see and `filters` ask for.

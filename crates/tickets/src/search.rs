@@ -6,7 +6,9 @@
 use actix_web::get;
 use chrono::{DateTime, Utc};
 use entity::ticket::{TicketPriority, TicketStatus};
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, JoinType, Order, Query as SqlQuery, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use shared::envelope::serialize_utc;
@@ -111,7 +113,8 @@ pub fn matches(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
     }
 }
 
-/// Relevance in [0, 1): higher is better.
+/// Relevance in [0, 1): higher is better. On SQLite it reads `f.raw`, the bm25 weight of the
+/// joined [`fts_matches`] row.
 fn score(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
     match backend {
         DbBackend::Postgres => {
@@ -131,16 +134,27 @@ fn score(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
                 )
             }
         }
-        // bm25 is negative, better when lower; weights favour numero and titre.
-        _ => Expr::cust_with_values(
-            format!(
-                "(SELECT -bm25(tickets_fts, 10.0, 5.0, 2.0, 1.0) / (1.0 - bm25(tickets_fts, \
-                 10.0, 5.0, 2.0, 1.0)) FROM tickets_fts WHERE tickets_fts MATCH ? AND rowid = \
-                 {FTS_ROWID})"
-            ),
-            [terms.fts5(scope.is_staff())],
-        ),
+        _ => Expr::cust("f.raw / (1.0 + f.raw)"),
     }
+}
+
+/// SQLite: the FTS5 rows matching `terms` with their bm25 weight (`f.fts_rowid`, `f.raw`:
+/// bm25 is negative and better when lower; the weights favour numero and titre). Joined to the
+/// tickets through the expression index on `annee * 1000000000 + sequence`, so the matches
+/// drive the query and each is scored once.
+fn fts_matches(scope: Scope, terms: &Terms) -> SelectStatement {
+    SqlQuery::select()
+        .expr_as(Expr::cust("rowid"), Alias::new("fts_rowid"))
+        .expr_as(
+            Expr::cust("-bm25(tickets_fts, 10.0, 5.0, 2.0, 1.0)"),
+            Alias::new("raw"),
+        )
+        .from(Alias::new("tickets_fts"))
+        .and_where(Expr::cust_with_values(
+            "tickets_fts MATCH ?",
+            [terms.fts5(scope.is_staff())],
+        ))
+        .to_owned()
 }
 
 /// `score` to four significant digits: small corpora give tiny but still ordered bm25 scores
@@ -213,8 +227,26 @@ pub async fn run(
         });
     }
     let backend = db.get_database_backend();
-    let mut base = filters::from_tickets();
-    base.and_where(matches(backend, scope, &terms));
+    let mut base = if backend == DbBackend::Postgres {
+        let mut base = filters::tickets_only();
+        base.and_where(matches(backend, scope, &terms));
+        base
+    } else {
+        // The matches first: SQLite keeps the left side of a CROSS JOIN as the outer loop, so
+        // each match looks its ticket up by index instead of each ticket querying the index.
+        // (sea-query writes a CROSS JOIN without its ON: the condition goes in WHERE.)
+        SqlQuery::select()
+            .from_subquery(fts_matches(scope, &terms), Alias::new("f"))
+            .join_as(
+                JoinType::CrossJoin,
+                entity::ticket::Entity,
+                t(),
+                Expr::cust("TRUE"),
+            )
+            // `+` keeps the FTS table from taking the equality for itself (a scan per match).
+            .and_where(Expr::cust(format!("{FTS_ROWID} = +f.fts_rowid")))
+            .to_owned()
+    };
     if let Some(company) = scope.company() {
         base.and_where(tcol(entity::ticket::Column::ClientId).eq(company));
     }
@@ -229,6 +261,7 @@ pub async fn run(
         .unwrap_or(0);
 
     let mut page = base;
+    filters::join_names(&mut page);
     page.column((t(), entity::ticket::Column::Id))
         .column((t(), entity::ticket::Column::Numero))
         .column((t(), entity::ticket::Column::Titre))

@@ -91,6 +91,44 @@ async fn grouped(
     Ok(out)
 }
 
+/// Every count of the tickets `base` selects, by status, priority, category and SLA level
+/// (each value present, zeros included): status and priority together and category each from
+/// an index alone, the SLA level (which reads several columns) in one pass.
+async fn totals(
+    db: &impl ConnectionTrait,
+    base: SelectStatement,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>, DbErr> {
+    let zeros = |values: Vec<&'static str>| -> BTreeMap<String, u64> {
+        values.into_iter().map(|v| (v.to_owned(), 0)).collect()
+    };
+    let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()).collect());
+    let mut priority = zeros(TicketPriority::ALL.iter().map(|v| v.as_str()).collect());
+    let mut by_pair = base.clone();
+    by_pair
+        .column((filters::t(), ticket::Column::Status))
+        .column((filters::t(), ticket::Column::Priority))
+        .expr(Expr::cust("COUNT(*)"))
+        .add_group_by([tcol(ticket::Column::Status), tcol(ticket::Column::Priority)]);
+    for row in db.query_all(&by_pair).await? {
+        let s: String = row.try_get_by_index(0)?;
+        let p: String = row.try_get_by_index(1)?;
+        let n = u64::try_from(row.try_get_by_index::<i64>(2)?).unwrap_or(0);
+        *status.entry(s).or_insert(0) += n;
+        *priority.entry(p).or_insert(0) += n;
+    }
+    let mut categorie = zeros(TicketCategorie::ALL.iter().map(|v| v.as_str()).collect());
+    categorie.extend(grouped(db, &base, tcol(ticket::Column::Categorie)).await?);
+    let mut sla = zeros(SlaLevel::ALL.iter().map(|v| v.as_str()).collect());
+    sla.extend(grouped(db, &base, filters::sla_level_expr(now)).await?);
+    Ok(BTreeMap::from([
+        ("status", status),
+        ("priority", priority),
+        ("categorie", categorie),
+        ("sla", sla),
+    ]))
+}
+
 /// `YYYY-MM-DD` (UTC) of a timestamp column, in SQL.
 fn day_of(backend: DbBackend, column: ticket::Column) -> Expr {
     let name = match column {
@@ -104,17 +142,6 @@ fn day_of(backend: DbBackend, column: ticket::Column) -> Expr {
         // Stored as RFC 3339 text in UTC: the date is its first ten characters.
         _ => Expr::cust(format!("substr(t.{name}, 1, 10)")),
     }
-}
-
-fn with_zeros<I: IntoIterator<Item = &'static str>>(
-    names: I,
-    counts: BTreeMap<String, u64>,
-) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> = names.into_iter().map(|n| (n.to_owned(), 0)).collect();
-    for (k, n) in counts {
-        out.insert(k, n);
-    }
-    out
 }
 
 /// The statistics of the tickets `scope` may see.
@@ -153,24 +180,14 @@ pub async fn compute(
         ));
     }
 
-    let mut base = filters::from_tickets();
+    let mut base = filters::tickets_only();
     filters::apply(&mut base, backend, scope, &filters, now)?;
-    let by_status = grouped(db, &base, tcol(ticket::Column::Status)).await?;
-    let total: u64 = by_status.values().sum();
-    let mut totaux = with_zeros(TicketStatus::ALL.iter().map(|s| s.as_str()), by_status);
-    totaux.insert("total".to_owned(), total);
-    let priorites = with_zeros(
-        TicketPriority::ALL.iter().map(|p| p.as_str()),
-        grouped(db, &base, tcol(ticket::Column::Priority)).await?,
-    );
-    let sla = with_zeros(
-        SlaLevel::ALL.iter().map(|l| l.as_str()),
-        grouped(db, &base, filters::sla_level_expr(now)).await?,
-    );
-    let categories = with_zeros(
-        TicketCategorie::ALL.iter().map(|c| c.as_str()),
-        grouped(db, &base, tcol(ticket::Column::Categorie)).await?,
-    );
+    let mut counts = totals(db, base, now).await?;
+    let mut totaux = counts.remove("status").unwrap_or_default();
+    totaux.insert("total".to_owned(), totaux.values().sum());
+    let priorites = counts.remove("priority").unwrap_or_default();
+    let sla = counts.remove("sla").unwrap_or_default();
+    let categories = counts.remove("categorie").unwrap_or_default();
 
     // The trend: created per day within the range; resolved per day by resolution date.
     let range_start = first_day.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
@@ -182,7 +199,7 @@ pub async fn compute(
         date_to: None,
         ..filters
     };
-    let mut created = filters::from_tickets();
+    let mut created = filters::tickets_only();
     filters::apply(&mut created, backend, scope, &trend_filters, now)?;
     let mut resolved = created.clone();
     if let (Some(start), Some(end)) = (range_start, range_end) {

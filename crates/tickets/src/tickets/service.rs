@@ -337,10 +337,12 @@ pub async fn list(
     sort: Sort<TicketSort>,
 ) -> Result<Paginated<TicketSummary>, AppError> {
     let now = state.clock.now();
-    let mut base = filters::from_tickets();
+    let mut base = filters::tickets_only();
     filters::apply(&mut base, db.get_database_backend(), scope, filters, now)?;
+    // Counted without the joins (no filter needs them), so an index can answer alone.
     let total = count(db, &base).await?;
     let mut select = base;
+    filters::join_names(&mut select);
     row_columns(&mut select, scope, now);
     order_by(&mut select, sort);
     select.limit(page.limit).offset(page.offset());
