@@ -669,6 +669,15 @@ impl Worker {
             let lock = format!("{}#{}", self.worker_id, Uuid::now_v7());
             match claim(&self.db, &lock, &self.kinds, self.config.lease).await {
                 Ok(Some(job)) => {
+                    // A claim that raced the shutdown signal goes straight back, unspent: the
+                    // stopping server would only interrupt it (and another worker may just
+                    // have handed this very job back).
+                    if self.stopping() {
+                        if let Err(err) = hand_back(&self.db, job.id, &lock).await {
+                            tracing::warn!(job_id = %job.id, error = %err, "could not requeue a job at shutdown");
+                        }
+                        break;
+                    }
                     self.execute(job, lock).await;
                     continue;
                 }
