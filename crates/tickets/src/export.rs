@@ -340,7 +340,7 @@ pub async fn request(
         }
     }
     let now = state.clock.now();
-    let mut base = filters::from_tickets();
+    let mut base = filters::tickets_only();
     filters::apply(
         &mut base,
         db.get_database_backend(),

@@ -73,7 +73,7 @@ pub async fn scan(db: &DatabaseConnection, state: &TicketsState) -> Result<ScanR
         let now = state.clock.now();
         let level = filters::sla_level_expr(now);
         let notified = || tcol(ticket::Column::SlaNotifiedLevel);
-        let mut select = filters::from_tickets();
+        let mut select = filters::tickets_only();
         select
             .column((t(), ticket::Column::Id))
             .and_where(tcol(ticket::Column::Status).is_in([
