@@ -49,7 +49,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(health::ready)
         .service(metrics::prometheus_metrics)
         .configure(auth::routes)
-        .configure(tickets::routes);
+        .configure(tickets::routes)
+        .configure(client::routes);
 }
 
 /// Job handlers of the product.
@@ -145,7 +146,8 @@ impl RunningApp {
 
 async fn rate_limiter(config: &Config) -> anyhow::Result<Arc<RateLimiter>> {
     let policy = RateLimitPolicy::new(config.rate_limit_default, config.rate_limit_auth)
-        .with_auth_paths(auth::CREDENTIAL_PATHS);
+        .with_auth_paths(auth::CREDENTIAL_PATHS)
+        .with_auth_prefixes(&[client::SHARE_PREFIX]);
     let limiter = match &config.redis_url {
         Some(url) => {
             let store = RedisStore::connect(url, &config.redis_prefix)
@@ -245,6 +247,8 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!(e))?,
         );
+        let client_state =
+            client::ClientState::from_config(&config, clock.clone(), storage.clone());
         let mut registry = job_registry(&config, &mailer, &tickets_state);
         for (kind, handler) in &extensions.jobs {
             registry.register(kind.clone(), Arc::clone(handler));
@@ -278,6 +282,7 @@ impl Application {
         let config_data = web::Data::new(config.clone());
         let auth_data = web::Data::new(auth_state);
         let tickets_data = web::Data::from(Arc::clone(&tickets_state));
+        let client_data = web::Data::new(client_state);
         let clock_data = web::Data::new(clock);
         let extra_routes = extensions.routes.clone();
         let trusted = config.trusted_proxies.clone();
@@ -315,6 +320,7 @@ impl Application {
                 .app_data(config_data.clone())
                 .app_data(auth_data.clone())
                 .app_data(tickets_data.clone())
+                .app_data(client_data.clone())
                 .app_data(clock_data.clone())
                 .app_data(readiness.clone())
                 .app_data(route_table.clone())

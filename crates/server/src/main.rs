@@ -72,6 +72,17 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Create a demo client company with an account to sign in with, and fill its portal:
+    /// projects in every state, documents, invoices, payments, notifications.
+    SeedDemo {
+        #[arg(long, default_value = "client@demo.presta.local")]
+        email: String,
+        /// Without it one is generated and shown.
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "Bâtiments Durand SA")]
+        company: String,
+    },
 }
 
 fn config() -> anyhow::Result<Config> {
@@ -116,6 +127,54 @@ async fn create(
     show(&format!(
         "created {} {} ({})",
         account.role, account.email, account.id
+    ));
+    Ok(())
+}
+
+async fn seed_demo(email: String, password: Option<String>, company: String) -> anyhow::Result<()> {
+    let config = config()?;
+    telemetry::init(&config);
+    migrate::run(&config).await?;
+    let db = shared::db::connect(&config).await?;
+    if auth::users::find_by_email(&db, &email).await?.is_some() {
+        show(&format!(
+            "{email} already exists: the demo data is in place"
+        ));
+        return Ok(());
+    }
+    let password = password.unwrap_or_else(|| format!("Demo-{}", shared::crypto::random_token(12)));
+    let hasher = auth::password::PasswordHasher::new()
+        .map_err(|e| anyhow::anyhow!("password hashing set-up failed: {e}"))?;
+    let fail =
+        |e: shared::AppError| anyhow::anyhow!("{}", e.envelope().error.message_with_details());
+    let account = auth::bootstrap::create_account(
+        &db,
+        &hasher,
+        auth::bootstrap::NewAccount {
+            email: email.clone(),
+            password: password.clone(),
+            full_name: "Claire Durand".to_owned(),
+            role: entity::Role::Client,
+            company: Some(company.clone()),
+            must_change_password: false,
+        },
+        &shared::audit::Actor::system(),
+    )
+    .await
+    .map_err(fail)?;
+    let company_id = account
+        .company_id
+        .ok_or_else(|| anyhow::anyhow!("the demo account has no company"))?;
+    let storage = shared::storage::Storage::from_config(&config)?;
+    let state = client::ClientState::from_config(&config, shared::clock::Clock::system(), storage);
+    let seeded = client::demo::seed_company(&db, &state, company_id, account.id)
+        .await
+        .map_err(fail)?;
+    show(&format!(
+        "demo company \"{company}\": {} projects, {} documents, {} invoices, {} payments\n\
+         sign in as {email} with the password\n\n    {password}\n\n\
+         then explore /docs (POST /api/auth/login, then Authorize with the token)",
+        seeded.projects, seeded.documents, seeded.invoices, seeded.payments
     ));
     Ok(())
 }
@@ -181,6 +240,11 @@ async fn main() -> anyhow::Result<()> {
             };
             create(email, password, role.into(), company, name, false).await
         }
+        Command::SeedDemo {
+            email,
+            password,
+            company,
+        } => seed_demo(email, password, company).await,
         Command::Serve => {
             let config = config()?;
             telemetry::init(&config);

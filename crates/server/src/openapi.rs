@@ -29,6 +29,9 @@ Authenticate with `Authorization: Bearer <token>`.",
 messages, attachments, search, statistics, exports, bulk actions and a live WebSocket feed"),
         (name = "clients", description = "Client companies the tickets are about"),
         (name = "chantiers", description = "Construction sites of client companies"),
+        (name = "client", description = "Client portal: the company's projects, documents, invoices, payments, \
+balance, dashboard, notifications and support tickets (client accounts only)"),
+        (name = "shares", description = "Public links to shared documents (no login; expiring; optional password)"),
     )
 )]
 pub struct ApiDoc;

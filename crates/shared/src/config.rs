@@ -154,6 +154,23 @@ pub struct Config {
     pub default_currency: String,
     /// How often an open WebSocket checks that its credential still holds.
     pub ws_recheck_interval: Duration,
+    /// Who issues the invoices (`SELLER_*`).
+    pub seller: Seller,
+}
+
+/// The business's identity printed on its invoices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seller {
+    pub name: String,
+    /// Postal address; `\n` separates lines.
+    pub address: String,
+    /// Intra-community VAT number.
+    pub vat_number: Option<String>,
+    /// Company registration (SIRET).
+    pub registration: Option<String>,
+    /// Where transfers go.
+    pub iban: Option<String>,
+    pub email: Option<String>,
 }
 
 /// The SLA of one ticket priority: time to first response and to resolution.
@@ -705,6 +722,16 @@ impl Config {
             download_link_ttl: Duration::from_secs(download_link_min * 60),
             default_currency,
             ws_recheck_interval: Duration::from_secs(ws_recheck_s),
+            seller: Seller {
+                name: get("SELLER_NAME").unwrap_or_else(|| "Presta SAS".to_owned()),
+                address: get("SELLER_ADDRESS")
+                    .unwrap_or_else(|| "10 rue de la Paix\n75002 Paris\nFrance".to_owned())
+                    .replace("\\n", "\n"),
+                vat_number: get("SELLER_VAT_NUMBER"),
+                registration: get("SELLER_REGISTRATION"),
+                iban: get("SELLER_IBAN"),
+                email: get("SELLER_EMAIL"),
+            },
         })
     }
 

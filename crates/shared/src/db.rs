@@ -149,3 +149,54 @@ mod tests {
         assert_eq!(sqlite_file("postgres://postgres@localhost/presta"), None);
     }
 }
+
+/// Yearly counters behind gapless numbers (`TC-2026-001`, `FAC-2026-0001`): tables of
+/// `(annee PRIMARY KEY, last_sequence)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YearCounter {
+    Tickets,
+    Invoices,
+}
+
+impl YearCounter {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Tickets => "ticket_counters",
+            Self::Invoices => "invoice_counters",
+        }
+    }
+}
+
+/// The next number of `year` in `counter`, inside the caller's write transaction: the counter
+/// row is locked until commit and rolls back with it, so numbers have no gaps and no
+/// duplicates.
+///
+/// # Errors
+/// Database errors.
+pub async fn next_in_year(
+    txn: &impl ConnectionTrait,
+    counter: YearCounter,
+    year: i32,
+) -> Result<i32, DbErr> {
+    let backend = txn.get_database_backend();
+    let table = counter.table();
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "INSERT INTO {table} (annee, last_sequence) VALUES ({placeholder}, 1) \
+         ON CONFLICT (annee) DO UPDATE SET last_sequence = {table}.last_sequence + 1 \
+         RETURNING last_sequence"
+    );
+    let row = txn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [year.into()],
+        ))
+        .await?
+        .ok_or(DbErr::RecordNotInserted)?;
+    row.try_get_by_index::<i32>(0)
+}

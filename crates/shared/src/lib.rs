@@ -15,12 +15,15 @@ pub mod extract;
 pub mod idempotency;
 pub mod jobs;
 pub mod mailer;
+pub mod notifications;
 pub mod openapi;
 pub mod pagination;
+pub mod pdf;
 pub mod rate_limit;
 pub mod request;
 pub mod signed_url;
 pub mod storage;
+pub mod upload;
 
 pub use envelope::{ApiResponse, PageMeta, Paginated};
 pub use error::{AppError, AppResult, FieldErrors};

@@ -226,6 +226,8 @@ pub struct RateLimitPolicy {
     pub auth: Quota,
     /// Exact paths of the credential endpoints.
     pub auth_paths: Vec<String>,
+    /// Path prefixes that also spend the `auth` bucket (public links guarded by a secret).
+    pub auth_prefixes: Vec<String>,
     /// Path prefixes that are never limited (probes, metrics, docs).
     pub exempt_prefixes: Vec<String>,
 }
@@ -237,6 +239,7 @@ impl RateLimitPolicy {
             default,
             auth,
             auth_paths: Vec::new(),
+            auth_prefixes: Vec::new(),
             exempt_prefixes: ["/health", "/ready", "/metrics", "/docs", "/api-docs"]
                 .map(str::to_owned)
                 .to_vec(),
@@ -250,6 +253,13 @@ impl RateLimitPolicy {
         self
     }
 
+    /// Path prefixes (`/api/public/shares`) whose routes spend the `auth` bucket too.
+    #[must_use]
+    pub fn with_auth_prefixes(mut self, prefixes: &[&str]) -> Self {
+        self.auth_prefixes = prefixes.iter().map(|p| (*p).to_owned()).collect();
+        self
+    }
+
     #[must_use]
     pub fn bucket_for(&self, path: &str) -> Option<Bucket> {
         let path = path.trim_end_matches('/');
@@ -260,7 +270,12 @@ impl RateLimitPolicy {
         {
             return None;
         }
-        if self.auth_paths.iter().any(|p| p == path) {
+        if self.auth_paths.iter().any(|p| p == path)
+            || self
+                .auth_prefixes
+                .iter()
+                .any(|prefix| path.starts_with(&format!("{prefix}/")))
+        {
             return Some(Bucket::Auth);
         }
         Some(Bucket::Default)

@@ -4,13 +4,10 @@
 
 use std::collections::HashSet;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, post, web};
-use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use entity::ticket::TicketStatus;
 use entity::ticket_attachment;
-use futures_util::StreamExt;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, QueryOrder,
@@ -22,8 +19,9 @@ use shared::envelope::serialize_utc;
 use shared::extract::Path;
 use shared::idempotency::{Idempotency, IdempotencyKeyHeader};
 use shared::openapi::errors;
-use shared::storage::{Storage, sanitize_file_name};
-use shared::{ApiResponse, AppError, FieldErrors};
+use shared::storage::Storage;
+use shared::upload::read_multipart;
+use shared::{ApiResponse, AppError};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -34,15 +32,7 @@ use crate::scope::{Caller, Scope};
 use crate::tickets::TicketKey;
 use crate::tickets::service::{self as tickets, Edit};
 
-/// Largest accepted file.
-pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
-/// Room for the multipart framing and the small fields around the file.
-const MAX_REQUEST_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
-/// Small text fields (`description`, `interne`).
-const MAX_TEXT_FIELD: usize = 2000;
-/// Read and throw away at most this much of an oversized upload before answering 413, so the
-/// client gets the answer instead of a reset connection.
-const DRAIN_LIMIT: usize = 2 * MAX_REQUEST_BYTES;
+pub use shared::upload::MAX_FILE_BYTES;
 
 /// An attachment as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -163,177 +153,25 @@ pub struct UploadForm {
     interne: Option<bool>,
 }
 
-/// A display name from the client's file name: no path, no control characters, 255 at most.
-fn display_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    let cleaned = cleaned.trim().to_owned();
-    if cleaned.is_empty() {
-        sanitize_file_name(raw)
-    } else {
-        cleaned
-    }
-}
-
-async fn drain(mut payload: web::Payload, mut read: usize) {
-    while read < DRAIN_LIMIT {
-        match payload.next().await {
-            Some(Ok(chunk)) => read += chunk.len(),
-            _ => return,
-        }
-    }
-}
-
-fn too_large() -> AppError {
-    AppError::PayloadTooLarge {
-        limit_bytes: MAX_FILE_BYTES,
-    }
-}
-
 /// Read the multipart body: `file` (required), `description`, `interne`.
 ///
 /// # Errors
 /// 415 (not multipart), 413 (file over 10 MiB), 400 (broken multipart), 422 (fields).
 pub async fn read_upload(req: &HttpRequest, payload: web::Payload) -> Result<Upload, AppError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !content_type.starts_with("multipart/form-data") {
-        return Err(AppError::UnsupportedMediaType(
-            "Send the file as multipart/form-data (field `file`)".to_owned(),
-        ));
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
-        drain(payload, 0).await;
-        return Err(too_large());
-    }
-
-    // Count every byte of the body, so a body without Content-Length is held to the limit too.
-    let counted = std::rc::Rc::new(std::cell::Cell::new(0usize));
-    let counter = std::rc::Rc::clone(&counted);
-    let stream = payload.into_inner().map(move |chunk| {
-        if let Ok(bytes) = &chunk {
-            counter.set(counter.get() + bytes.len());
-        }
-        chunk
-    });
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), stream);
-    let mut file: Option<(String, String, bytes::Bytes)> = None;
-    let mut description: Option<String> = None;
-    let mut interne = false;
-    let mut errors = FieldErrors::new();
-    while let Some(field) = multipart.next().await {
-        let mut field =
-            field.map_err(|e| AppError::bad_request(format!("Malformed multipart body: {e}")))?;
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "file" => {
-                if file.is_some() {
-                    errors.add("file", "send one file per request");
-                }
-                let file_name = field
-                    .content_disposition()
-                    .and_then(|cd| cd.get_filename())
-                    .map(display_name)
-                    .unwrap_or_else(|| "fichier".to_owned());
-                let mime = field.content_type().map_or_else(
-                    || "application/octet-stream".to_owned(),
-                    ToString::to_string,
-                );
-                let mut buffer = BytesMut::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|e| {
-                        AppError::bad_request(format!("Malformed multipart body: {e}"))
-                    })?;
-                    if buffer.len() + chunk.len() > MAX_FILE_BYTES {
-                        // Read (and drop) the rest so the client hears the 413.
-                        while let Some(rest) = field.next().await {
-                            if rest.is_err() || counted.get() > DRAIN_LIMIT {
-                                break;
-                            }
-                        }
-                        return Err(too_large());
-                    }
-                    buffer.extend_from_slice(&chunk);
-                }
-                file = Some((file_name, mime, buffer.freeze()));
-            }
-            "description" | "interne" => {
-                let mut buffer = BytesMut::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|e| {
-                        AppError::bad_request(format!("Malformed multipart body: {e}"))
-                    })?;
-                    if buffer.len() + chunk.len() > MAX_TEXT_FIELD * 4 {
-                        errors.add(name.clone(), format!("at most {MAX_TEXT_FIELD} characters"));
-                        break;
-                    }
-                    buffer.extend_from_slice(&chunk);
-                }
-                let Ok(value) = String::from_utf8(buffer.to_vec()) else {
-                    errors.add(name.clone(), "must be UTF-8 text");
-                    continue;
-                };
-                if value.contains('\0') {
-                    errors.add(name.clone(), "must not contain NUL characters");
-                } else if name == "description" {
-                    let value = value.trim().to_owned();
-                    if value.chars().count() > MAX_TEXT_FIELD {
-                        errors.add(
-                            "description",
-                            format!("at most {MAX_TEXT_FIELD} characters"),
-                        );
-                    } else if !value.is_empty() {
-                        description = Some(value);
-                    }
-                } else {
-                    match value.trim() {
-                        "true" | "1" => interne = true,
-                        "false" | "0" | "" => interne = false,
-                        _ => {
-                            errors.add("interne", "must be true or false");
-                        }
-                    }
-                }
-            }
-            other => {
-                let name = if other.is_empty() { "body" } else { other };
-                errors.add(
-                    name,
-                    "is not an allowed field (send file, description, interne)",
-                );
-                while let Some(chunk) = field.next().await {
-                    if chunk.is_err() || counted.get() > DRAIN_LIMIT {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    let Some((file_name, content_type, bytes)) = file else {
-        errors.add("file", "is required");
-        return Err(AppError::Validation(errors));
+    let form = read_multipart(req, payload, MAX_FILE_BYTES, &["description", "interne"]).await?;
+    let interne = match form.field("interne") {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(AppError::invalid("interne", "must be true or false")),
     };
-    if bytes.is_empty() {
-        errors.add("file", "is empty");
-    }
-    errors.into_result()?;
     Ok(Upload {
         meta: FileMeta {
-            file_name,
-            content_type,
-            description,
+            description: form.field("description").map(str::to_owned),
+            file_name: form.file_name,
+            content_type: form.content_type,
             interne,
         },
-        bytes,
+        bytes: form.bytes,
     })
 }
 

@@ -2,20 +2,17 @@
 //! the permission (it is only handed to someone allowed to see the file), so no bearer token is
 //! needed and a browser can open it directly.
 
-use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-};
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use entity::job::JobStatus;
 use entity::{job, ticket_attachment, ticket_export};
-use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use shared::envelope::serialize_utc;
 use shared::extract::{Path, Query};
 use shared::openapi::errors;
 use shared::signed_url::SignedQuery;
-use shared::storage::sanitize_file_name;
+use shared::upload::{Disposition, send_stored};
 use shared::{ApiResponse, AppError};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -31,33 +28,14 @@ async fn send_file(
     name: &str,
     content_type: &str,
 ) -> Result<HttpResponse, AppError> {
-    let object = state.storage.get(key).await?;
-    let ascii = sanitize_file_name(name);
-    let disposition = ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters: vec![
-            DispositionParam::Filename(ascii),
-            DispositionParam::FilenameExt(ExtendedValue {
-                charset: Charset::Ext("UTF-8".to_owned()),
-                language_tag: None,
-                value: name.as_bytes().to_vec(),
-            }),
-        ],
-    };
-    let mime: mime::Mime = content_type
-        .parse()
-        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
-    Ok(HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header(disposition)
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .no_chunking(object.size)
-        .streaming(
-            object
-                .stream
-                .map(|chunk| chunk.map_err(std::io::Error::other)),
-        ))
+    send_stored(
+        &state.storage,
+        key,
+        name,
+        content_type,
+        Disposition::Attachment,
+    )
+    .await
 }
 
 /// Download an attachment through its signed link.

@@ -2,10 +2,8 @@
 //! embedded), a title with the date and count, a header row on every page and page numbers.
 
 use chrono::{DateTime, Utc};
-use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
-};
+use printpdf::{BuiltinFont, Mm, Op, PdfDocument, PdfPage, PdfSaveOptions, Pt};
+use shared::pdf::{self, fill_rect, rgb, text_at};
 
 use super::{Cell, ExportField, neutralize};
 use crate::tickets::service::TicketRow;
@@ -17,68 +15,13 @@ const FONT_PT: f32 = 7.0;
 const ROW_MM: f32 = 4.6;
 const TABLE_TOP: f32 = 186.0;
 const TABLE_BOTTOM: f32 = 16.0;
-/// Average Helvetica glyph width, as a share of the font size.
-const GLYPH_EM: f32 = 0.52;
-const PT_TO_MM: f32 = 0.352_778;
-
-fn rgb(r: f32, g: f32, b: f32) -> Color {
-    Color::Rgb(Rgb {
-        r,
-        g,
-        b,
-        icc_profile: None,
-    })
-}
-
-fn text_at(ops: &mut Vec<Op>, x: f32, y: f32, font: BuiltinFont, size: f32, text: String) {
-    ops.push(Op::StartTextSection);
-    ops.push(Op::SetTextCursor {
-        pos: Point::new(Mm(x), Mm(y)),
-    });
-    ops.push(Op::SetFont {
-        font: PdfFontHandle::Builtin(font),
-        size: Pt(size),
-    });
-    ops.push(Op::ShowText {
-        items: vec![TextItem::Text(text)],
-    });
-    ops.push(Op::EndTextSection);
-}
 
 fn hline(ops: &mut Vec<Op>, y: f32) {
-    ops.push(Op::DrawLine {
-        line: Line {
-            points: vec![
-                LinePoint {
-                    p: Point::new(Mm(MARGIN), Mm(y)),
-                    bezier: false,
-                },
-                LinePoint {
-                    p: Point::new(Mm(PAGE_W - MARGIN), Mm(y)),
-                    bezier: false,
-                },
-            ],
-            is_closed: false,
-        },
-    });
+    pdf::hline(ops, MARGIN, PAGE_W - MARGIN, y);
 }
 
-/// Cut `text` to fit `width_mm` at the table's font size.
 fn fit(text: &str, width_mm: f32) -> String {
-    let per_char = FONT_PT * GLYPH_EM * PT_TO_MM;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let max = ((width_mm - 1.5) / per_char).max(1.0) as usize;
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
+    pdf::fit(text, width_mm, FONT_PT)
 }
 
 /// The document's bytes.
@@ -128,23 +71,14 @@ pub fn render(fields: &[ExportField], rows: &[TicketRow], generated_at: DateTime
             ),
         );
         // Header band.
-        ops.push(Op::SetFillColor {
-            col: rgb(0.88, 0.90, 0.94),
-        });
-        ops.push(Op::DrawRectangle {
-            rectangle: Rect {
-                mode: Some(PaintMode::Fill),
-                ..Rect::from_xywh(
-                    Mm(MARGIN).into(),
-                    Mm(TABLE_TOP - ROW_MM + 0.2).into(),
-                    Mm(usable).into(),
-                    Mm(ROW_MM).into(),
-                )
-            },
-        });
-        ops.push(Op::SetFillColor {
-            col: rgb(0.0, 0.0, 0.0),
-        });
+        fill_rect(
+            &mut ops,
+            MARGIN,
+            TABLE_TOP - ROW_MM + 0.2,
+            usable,
+            ROW_MM,
+            rgb(0.88, 0.90, 0.94),
+        );
         let mut x = MARGIN;
         for (field, width) in fields.iter().zip(&widths) {
             text_at(
@@ -197,18 +131,4 @@ pub fn render(fields: &[ExportField], rows: &[TicketRow], generated_at: DateTime
     PdfDocument::new("Export des tickets clients")
         .with_pages(pages)
         .save(&PdfSaveOptions::default(), &mut warnings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_text_is_cut_to_its_column() {
-        assert_eq!(fit("court", 30.0), "court");
-        let cut = fit(&"x".repeat(500), 20.0);
-        assert!(cut.ends_with('…'));
-        assert!(cut.chars().count() < 40);
-        assert_eq!(fit("a\nb", 30.0), "a b");
-    }
 }

@@ -9,8 +9,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect,
-    Statement,
+    EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -450,29 +450,6 @@ pub async fn detail(
     })
 }
 
-/// Next `TC-<year>-<seq>` of `year`, inside the caller's write transaction: the counter row is
-/// locked until commit and rolls back with it, so numbers have no gaps and no duplicates.
-async fn next_sequence(txn: &impl ConnectionTrait, year: i32) -> Result<i32, DbErr> {
-    let backend = txn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "INSERT INTO ticket_counters (annee, last_sequence) VALUES ($1, 1) \
-             ON CONFLICT (annee) DO UPDATE SET last_sequence = ticket_counters.last_sequence + 1 \
-             RETURNING last_sequence"
-        }
-        _ => {
-            "INSERT INTO ticket_counters (annee, last_sequence) VALUES (?, 1) \
-             ON CONFLICT (annee) DO UPDATE SET last_sequence = ticket_counters.last_sequence + 1 \
-             RETURNING last_sequence"
-        }
-    };
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [year.into()]))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotInserted)?;
-    row.try_get_by_index::<i32>(0)
-}
-
 /// A client company `scope` may use for a ticket.
 async fn usable_client(
     db: &impl ConnectionTrait,
@@ -556,7 +533,7 @@ pub async fn create(
     }
     let author = Author::user(&txn, caller.user_id).await?;
     let year = now.year();
-    let sequence = next_sequence(&txn, year).await?;
+    let sequence = shared::db::next_in_year(&txn, shared::db::YearCounter::Tickets, year).await?;
     let numero = format!("TC-{year}-{sequence:03}");
     let id = Uuid::now_v7();
     let timeline = crate::sla::Timeline {
@@ -1244,6 +1221,45 @@ pub fn open_statuses() -> [&'static str; 3] {
         TicketStatus::EnCours.as_str(),
         TicketStatus::EnAttente.as_str(),
     ]
+}
+
+/// How many tickets a company has, and how many are open (dashboards).
+///
+/// # Errors
+/// Database errors.
+pub async fn company_counts(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+) -> Result<(u64, u64), DbErr> {
+    let all = ticket::Entity::find().filter(ticket::Column::ClientId.eq(company_id));
+    let total = all.clone().count(db).await?;
+    let open = all
+        .filter(ticket::Column::Status.is_in([
+            TicketStatus::Nouveau,
+            TicketStatus::EnCours,
+            TicketStatus::EnAttente,
+        ]))
+        .count(db)
+        .await?;
+    Ok((total, open))
+}
+
+/// The company's latest tickets (id, numero, titre, creation), newest first (activity feeds).
+///
+/// # Errors
+/// Database errors.
+pub async fn company_latest(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    limit: u64,
+) -> Result<Vec<ticket::Model>, DbErr> {
+    ticket::Entity::find()
+        .filter(ticket::Column::ClientId.eq(company_id))
+        .order_by_desc(ticket::Column::DateCreation)
+        .order_by_desc(ticket::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// How many tickets there are in all (for checks and benchmarks).

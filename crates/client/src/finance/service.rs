@@ -1,0 +1,241 @@
+//! Money owed and paid, computed from the invoices and payments: the balance, the ledger with
+//! its running balance, and a year's summary by month.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use entity::invoice::InvoiceStatus;
+use entity::payment::PaymentStatus;
+use entity::{invoice, payment};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use shared::pagination::PageParams;
+use shared::{AppError, PageMeta, Paginated};
+use uuid::Uuid;
+
+use super::{Balance, LedgerEntry, LedgerFilters, LedgerKind, MonthFigures, Summary};
+use crate::ClientState;
+use crate::invoices::service as invoices;
+
+async fn company_invoices(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+) -> Result<Vec<invoice::Model>, AppError> {
+    Ok(invoices::visible(company_id)
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Cancelled))
+        .order_by_asc(invoice::Column::IssueDate)
+        .order_by_asc(invoice::Column::Number)
+        .all(db)
+        .await?)
+}
+
+async fn company_payments(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+) -> Result<Vec<payment::Model>, AppError> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::CompanyId.eq(company_id))
+        .order_by_asc(payment::Column::CreatedAt)
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// What the company owes now.
+///
+/// # Errors
+/// Database errors.
+pub async fn balance(
+    db: &impl ConnectionTrait,
+    state: &ClientState,
+    company_id: Uuid,
+) -> Result<Balance, AppError> {
+    let today = state.today();
+    let invoices = company_invoices(db, company_id).await?;
+    let payments = company_payments(db, company_id).await?;
+    let mut b = Balance {
+        currency: state.currency.clone(),
+        total_invoiced_cents: 0,
+        total_paid_cents: 0,
+        pending_payments_cents: 0,
+        outstanding_cents: 0,
+        overdue_cents: 0,
+        open_invoices: 0,
+        overdue_invoices: 0,
+        next_due_date: None,
+    };
+    for inv in &invoices {
+        b.total_invoiced_cents += inv.total_cents;
+        if inv.status.is_open() {
+            let left = inv.total_cents - inv.paid_cents;
+            b.outstanding_cents += left;
+            b.open_invoices += 1;
+            if invoices::is_overdue(inv, today) {
+                b.overdue_cents += left;
+                b.overdue_invoices += 1;
+            } else if b.next_due_date.is_none_or(|d| inv.due_date < d) {
+                b.next_due_date = Some(inv.due_date);
+            }
+        }
+    }
+    for p in &payments {
+        match p.status {
+            PaymentStatus::Completed => b.total_paid_cents += p.amount_cents,
+            PaymentStatus::Pending => b.pending_payments_cents += p.amount_cents,
+            PaymentStatus::Failed => {}
+        }
+    }
+    Ok(b)
+}
+
+/// When a payment counts in the ledger: its confirmation.
+fn payment_day(p: &payment::Model) -> Option<DateTime<Utc>> {
+    (p.status == PaymentStatus::Completed).then_some(p.confirmed_at.unwrap_or(p.created_at))
+}
+
+/// Every ledger entry, oldest first, each with the balance after it.
+async fn ledger(db: &impl ConnectionTrait, company_id: Uuid) -> Result<Vec<LedgerEntry>, AppError> {
+    let invoices = company_invoices(db, company_id).await?;
+    let payments = company_payments(db, company_id).await?;
+    let numbers: std::collections::BTreeMap<Uuid, String> =
+        invoices.iter().map(|i| (i.id, i.number.clone())).collect();
+    // (date, order within the day: invoices first, then by time), entry.
+    let mut entries: Vec<(NaiveDate, i64, LedgerEntry)> = Vec::new();
+    for inv in invoices {
+        entries.push((
+            inv.issue_date,
+            i64::MIN,
+            LedgerEntry {
+                date: inv.issue_date,
+                kind: LedgerKind::Invoice,
+                reference: inv.number.clone(),
+                description: format!("Facture {}", inv.number),
+                invoice_id: inv.id,
+                payment_id: None,
+                debit_cents: inv.total_cents,
+                credit_cents: 0,
+                running_balance_cents: 0,
+            },
+        ));
+    }
+    for p in payments {
+        let Some(at) = payment_day(&p) else { continue };
+        let Some(number) = numbers.get(&p.invoice_id) else {
+            continue;
+        };
+        entries.push((
+            at.date_naive(),
+            at.timestamp_micros(),
+            LedgerEntry {
+                date: at.date_naive(),
+                kind: LedgerKind::Payment,
+                reference: p.reference.clone(),
+                description: format!("Paiement {number}"),
+                invoice_id: p.invoice_id,
+                payment_id: Some(p.id),
+                debit_cents: 0,
+                credit_cents: p.amount_cents,
+                running_balance_cents: 0,
+            },
+        ));
+    }
+    entries.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut running = 0i64;
+    Ok(entries
+        .into_iter()
+        .map(|(_, _, mut entry)| {
+            running += entry.debit_cents - entry.credit_cents;
+            entry.running_balance_cents = running;
+            entry
+        })
+        .collect())
+}
+
+/// A page of the ledger (oldest first), filtered by date; running balances count everything
+/// before the page too.
+///
+/// # Errors
+/// 422 for a reversed range; database errors.
+pub async fn transactions(
+    db: &impl ConnectionTrait,
+    company_id: Uuid,
+    filters: &LedgerFilters,
+    page: PageParams,
+) -> Result<Paginated<LedgerEntry>, AppError> {
+    if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
+        && to < from
+    {
+        return Err(AppError::invalid("date_to", "must not be before date_from"));
+    }
+    let all: Vec<LedgerEntry> = ledger(db, company_id)
+        .await?
+        .into_iter()
+        .filter(|e| filters.date_from.is_none_or(|f| e.date >= f))
+        .filter(|e| filters.date_to.is_none_or(|t| e.date <= t))
+        .filter(|e| filters.kind.is_none_or(|k| e.kind == k))
+        .collect();
+    let total = all.len() as u64;
+    let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let items = all
+        .into_iter()
+        .skip(start)
+        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Paginated::new(
+        items,
+        PageMeta::new(page.page, page.limit, total),
+    ))
+}
+
+/// A year's figures, by month.
+///
+/// # Errors
+/// Database errors.
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    state: &ClientState,
+    company_id: Uuid,
+    year: i32,
+) -> Result<Summary, AppError> {
+    let today = state.today();
+    let invoices = company_invoices(db, company_id).await?;
+    let payments = company_payments(db, company_id).await?;
+    let mut months: Vec<MonthFigures> = (1..=12)
+        .map(|month| MonthFigures {
+            month,
+            invoiced_cents: 0,
+            paid_cents: 0,
+            invoices: 0,
+        })
+        .collect();
+    let mut s = Summary {
+        year,
+        currency: state.currency.clone(),
+        invoiced_cents: 0,
+        paid_cents: 0,
+        outstanding_cents: 0,
+        overdue_cents: 0,
+        invoices: 0,
+        months: Vec::new(),
+    };
+    for inv in invoices.iter().filter(|i| i.issue_date.year() == year) {
+        let m = &mut months[usize::try_from(inv.issue_date.month0()).unwrap_or(0)];
+        m.invoiced_cents += inv.total_cents;
+        m.invoices += 1;
+        s.invoiced_cents += inv.total_cents;
+        s.invoices += 1;
+        if inv.status.is_open() {
+            s.outstanding_cents += inv.total_cents - inv.paid_cents;
+            if invoices::is_overdue(inv, today) {
+                s.overdue_cents += inv.total_cents - inv.paid_cents;
+            }
+        }
+    }
+    for p in &payments {
+        let Some(at) = payment_day(p) else { continue };
+        if at.year() != year {
+            continue;
+        }
+        months[usize::try_from(at.month0()).unwrap_or(0)].paid_cents += p.amount_cents;
+        s.paid_cents += p.amount_cents;
+    }
+    s.months = months;
+    Ok(s)
+}

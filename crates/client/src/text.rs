@@ -1,0 +1,108 @@
+//! Small helpers the portal's modules share: required text, case-insensitive search
+//! conditions, money formatting.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition};
+use shared::AppError;
+
+/// Trimmed, not blank.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn required(value: &str, field: &str) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::invalid(field, "must not be blank"));
+    }
+    if value.contains('\0') {
+        return Err(AppError::invalid(field, "must not contain NUL characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Trimmed; blank is `None`.
+///
+/// # Errors
+/// 422 naming `field` for NUL characters.
+pub fn optional(value: Option<&str>, field: &str) -> Result<Option<String>, AppError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => required(v, field).map(Some),
+    }
+}
+
+/// `term` found in any of `columns`, ignoring case (LIKE with its wildcards escaped).
+#[must_use]
+pub fn search<C: ColumnTrait>(columns: &[C], term: &str) -> Condition {
+    let escaped = term
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let mut any = Condition::any();
+    for column in columns {
+        let lowered: SimpleExpr = Func::lower(Expr::col(column.as_column_ref())).into();
+        any =
+            any.add(lowered.like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')));
+    }
+    any
+}
+
+/// `1 234,56 €` (French grouping, two decimals, the symbol for EUR, else the code).
+#[must_use]
+pub fn money(cents: i64, currency: &str) -> String {
+    let negative = cents < 0;
+    let abs = cents.unsigned_abs();
+    let units = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    let symbol = match currency {
+        "EUR" => "€",
+        "USD" => "$",
+        "GBP" => "£",
+        other => other,
+    };
+    format!(
+        "{}{grouped},{:02} {symbol}",
+        if negative { "-" } else { "" },
+        abs % 100
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped_in_french() {
+        assert_eq!(money(0, "EUR"), "0,00 €");
+        assert_eq!(money(5, "EUR"), "0,05 €");
+        assert_eq!(money(123_456_789, "EUR"), "1 234 567,89 €");
+        assert_eq!(money(-100_000, "XOF"), "-1 000,00 XOF");
+    }
+
+    #[test]
+    fn blank_text_is_refused() {
+        assert!(required("  ", "name").is_err());
+        assert_eq!(required(" a ", "name").ok().as_deref(), Some("a"));
+        assert_eq!(optional(Some("  "), "x").ok(), Some(None));
+    }
+}
+
+/// `CAST(SUM(column) AS BIGINT)`: PostgreSQL sums `bigint` into `numeric`, which does not read
+/// back as `i64`.
+#[must_use]
+pub fn sum_bigint<C: ColumnTrait>(column: C) -> SimpleExpr {
+    Func::cast_as(
+        Func::sum(Expr::col(column.as_column_ref())),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    )
+    .into()
+}

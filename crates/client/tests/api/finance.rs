@@ -1,0 +1,397 @@
+//! Invoices, PDF, payments (idempotent), balance, ledger and yearly summary, checked against
+//! hand-computed figures.
+
+use chrono::{Datelike, Days, NaiveDate};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{World, audits, line, world};
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Three invoices of company A this year (issued in January, February and March):
+/// 1. 3 × 333.33 € at 20 % → base 999.99, VAT 200.00, total 1,199.99; due long ago (overdue).
+/// 2. 1.5 × 450.00 € at 10 % + 1 × 100.00 € at 20 % → bases 675.00 / 100.00, VAT 67.50 + 20.00,
+///    total 862.50; due in the future.
+/// 3. 1 × 0.05 € at 5.5 % → VAT 0.00 (0.275 cents), total 0.05; due in the future.
+async fn three_invoices(w: &World) -> Vec<entity::invoice::Model> {
+    let year = w.today().year();
+    let later = w.today() + Days::new(60);
+    vec![
+        w.invoice(
+            w.company_a(),
+            day(year, 1, 10),
+            day(year, 1, 10),
+            vec![line("Études", 3000, 33_333, 2000)],
+        )
+        .await,
+        w.invoice(
+            w.company_a(),
+            day(year, 2, 5),
+            later,
+            vec![
+                line("Main d'œuvre", 1500, 45_000, 1000),
+                line("Déplacement", 1000, 10_000, 2000),
+            ],
+        )
+        .await,
+        w.invoice(
+            w.company_a(),
+            day(year, 3, 1),
+            later,
+            vec![line("Timbre", 1000, 5, 550)],
+        )
+        .await,
+    ]
+}
+
+#[tokio::test]
+async fn invoices_show_their_lines_and_vat_per_rate() {
+    let w = world().await;
+    let inv = three_invoices(&w).await;
+    let year = w.today().year();
+    assert_eq!(inv[0].number, format!("FAC-{year}-0001"));
+    assert_eq!(inv[2].number, format!("FAC-{year}-0003"));
+    assert_eq!(
+        (inv[0].subtotal_cents, inv[0].vat_cents, inv[0].total_cents),
+        (99_999, 20_000, 119_999)
+    );
+    assert_eq!(
+        (inv[1].subtotal_cents, inv[1].vat_cents, inv[1].total_cents),
+        (77_500, 8_750, 86_250)
+    );
+    assert_eq!(
+        (inv[2].subtotal_cents, inv[2].vat_cents, inv[2].total_cents),
+        (5, 0, 5)
+    );
+    let detail = w
+        .get(&format!("/api/client/invoices/{}", inv[1].id), &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(detail["number"], inv[1].number);
+    assert_eq!(detail["lines"][0]["quantity"], "1.5");
+    assert_eq!(detail["lines"][0]["total_ht_cents"], 67_500);
+    assert_eq!(
+        detail["vat_breakdown"],
+        json!([
+            { "rate": "10.00", "rate_bp": 1000, "base_cents": 67_500, "vat_cents": 6_750 },
+            { "rate": "20.00", "rate_bp": 2000, "base_cents": 10_000, "vat_cents": 2_000 },
+        ])
+    );
+    assert_eq!(detail["seller"]["name"], "Presta SAS");
+    assert_eq!(detail["client"]["name"], "Bâtiments Durand");
+    let overdue = w
+        .get("/api/client/invoices?status=overdue", &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(overdue.as_array().unwrap().len(), 1);
+    assert_eq!(overdue[0]["overdue"], true);
+    let feb = w
+        .get(
+            &format!("/api/client/invoices?date_from={year}-02-01&date_to={year}-02-28"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(feb.as_array().unwrap().len(), 1);
+    let by_total = w
+        .get("/api/client/invoices?sort=total&order=asc", &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(by_total[0]["total_cents"], 5);
+    assert!(
+        !w.get("/api/client/invoices?status=late", &w.client_a)
+            .await
+            .field_error("status")
+            .is_empty()
+    );
+    assert!(
+        !w.get("/api/client/invoices?date_from=yesterday", &w.client_a)
+            .await
+            .field_error("date_from")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_pdf_is_a_real_invoice() {
+    let w = world().await;
+    let inv = three_invoices(&w).await;
+    let response = w
+        .get(
+            &format!("/api/client/invoices/{}/pdf", inv[1].id),
+            &w.client_a,
+        )
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.header("content-type"), Some("application/pdf"));
+    let document = lopdf::Document::load_mem(&response.body).unwrap();
+    let text = document.extract_text(&[1]).unwrap();
+    assert!(text.contains(&inv[1].number), "{text}");
+    assert!(text.contains("862,50"), "{text}");
+    assert!(
+        text.contains("Bâtiments Durand") || text.contains("Durand"),
+        "{text}"
+    );
+    assert!(text.contains("Presta SAS"), "{text}");
+    w.get(
+        &format!("/api/client/invoices/{}/pdf", inv[1].id),
+        &w.client_b,
+    )
+    .await
+    .error(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn payments_are_checked_against_what_is_left_and_replays_pay_once() {
+    let w = world().await;
+    let inv = three_invoices(&w).await;
+    let over = w
+        .post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": inv[1].id, "amount_cents": 86_251, "method": "card" }),
+        )
+        .await;
+    assert!(
+        over.field_error("amount_cents")[0].contains("86250"),
+        "{:?}",
+        over.field_error("amount_cents")
+    );
+    assert!(
+        !w.post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": inv[1].id, "amount_cents": 0, "method": "card" })
+        )
+        .await
+        .field_error("amount_cents")
+        .is_empty()
+    );
+    assert!(
+        !w.post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": inv[1].id, "amount_cents": 10, "method": "cash" })
+        )
+        .await
+        .field_error("method")
+        .is_empty()
+    );
+    // Idempotency: the same key twice records one payment and answers the same.
+    let request = || {
+        w.app
+            .authed(Method::POST, "/api/client/payments/new", &w.client_a.token)
+            .header("Idempotency-Key", "pay-inv2-first-half")
+            .json(&json!({ "invoice_id": inv[1].id, "amount_cents": 50_000, "method": "bank_transfer" }))
+    };
+    let first = w.app.send(request()).await.ok(201);
+    let again = w.app.send(request()).await.ok(201);
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(first["status"], "pending");
+    assert_eq!(first["instructions"]["reference"], first["reference"]);
+    assert!(first["reference"].as_str().unwrap().starts_with(&format!(
+        "PAY-{}-",
+        inv[1].number.trim_start_matches("FAC-")
+    )));
+    assert_eq!(audits(&w, "create_payment").await, 1);
+    // The pending 500.00 counts: 362.50 is left to announce.
+    let over = w
+        .post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": inv[1].id, "amount_cents": 36_251, "method": "card" }),
+        )
+        .await;
+    assert!(!over.field_error("amount_cents").is_empty());
+    // Confirmation pays the invoice down.
+    let id: uuid::Uuid = first["id"].as_str().unwrap().parse().unwrap();
+    client::payments::service::confirm(&w.app.db, &w.state, &shared::audit::Actor::system(), id)
+        .await
+        .unwrap();
+    let detail = w
+        .get(&format!("/api/client/invoices/{}", inv[1].id), &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(detail["status"], "partially_paid");
+    assert_eq!(detail["paid_cents"], 50_000);
+    assert_eq!(detail["balance_due_cents"], 36_250);
+    assert_eq!(detail["payments"][0]["status"], "completed");
+    let rest = w
+        .post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": inv[1].id, "amount_cents": 36_250, "method": "card" }),
+        )
+        .await
+        .ok(201);
+    client::payments::service::confirm(
+        &w.app.db,
+        &w.state,
+        &shared::audit::Actor::system(),
+        rest["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    w.post(
+        "/api/client/payments/new",
+        &w.client_a,
+        &json!({ "invoice_id": inv[1].id, "amount_cents": 1, "method": "card" }),
+    )
+    .await
+    .error(409, "CONFLICT");
+    let paid = w
+        .get("/api/client/invoices?status=paid", &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(paid.as_array().unwrap().len(), 1);
+    let list = w
+        .get(
+            "/api/client/payments?status=completed&sort=amount&order=asc",
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["amount_cents"], 36_250);
+    assert_eq!(list[0]["invoice_number"], inv[1].number);
+    // B cannot pay A's invoice, nor see A's payments.
+    let foreign = w
+        .post(
+            "/api/client/payments/new",
+            &w.client_b,
+            &json!({ "invoice_id": inv[0].id, "amount_cents": 1, "method": "card" }),
+        )
+        .await;
+    assert!(!foreign.field_error("invoice_id").is_empty());
+    assert!(
+        w.get("/api/client/payments", &w.client_b)
+            .await
+            .ok(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn balance_ledger_and_summary_add_up() {
+    let w = world().await;
+    let inv = three_invoices(&w).await;
+    // 200.00 confirmed on invoice 1, 100.00 announced on invoice 2.
+    let p = w
+        .post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": inv[0].id, "amount_cents": 20_000, "method": "card" }),
+        )
+        .await
+        .ok(201);
+    client::payments::service::confirm(
+        &w.app.db,
+        &w.state,
+        &shared::audit::Actor::system(),
+        p["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    w.post(
+        "/api/client/payments/new",
+        &w.client_a,
+        &json!({ "invoice_id": inv[1].id, "amount_cents": 10_000, "method": "bank_transfer" }),
+    )
+    .await
+    .ok(201);
+    let balance = w.get("/api/client/balance", &w.client_a).await.ok(200);
+    // Invoiced 1,199.99 + 862.50 + 0.05 = 2,062.54; paid 200.00; left 1,862.54.
+    assert_eq!(balance["total_invoiced_cents"], 206_254);
+    assert_eq!(balance["total_paid_cents"], 20_000);
+    assert_eq!(balance["pending_payments_cents"], 10_000);
+    assert_eq!(balance["outstanding_cents"], 186_254);
+    assert_eq!(balance["overdue_cents"], 99_999);
+    assert_eq!(balance["open_invoices"], 3);
+    assert_eq!(balance["overdue_invoices"], 1);
+    let ledger = w
+        .get("/api/client/transactions?limit=100", &w.client_a)
+        .await
+        .ok(200);
+    let running: Vec<i64> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["running_balance_cents"].as_i64().unwrap())
+        .collect();
+    // Invoices by issue date, then the payment confirmed today.
+    assert_eq!(running, [119_999, 206_249, 206_254, 186_254]);
+    assert_eq!(ledger[3]["kind"], "payment");
+    assert_eq!(ledger[3]["credit_cents"], 20_000);
+    // A page further on keeps the running balance of everything before it.
+    let page2 = w
+        .get("/api/client/transactions?limit=2&page=2", &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(page2[0]["running_balance_cents"], 206_254);
+    let payments_only = w
+        .get("/api/client/transactions?kind=payment", &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(payments_only.as_array().unwrap().len(), 1);
+    let year = w.today().year();
+    let summary = w
+        .get(
+            &format!("/api/client/financial-summary?year={year}"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(summary["invoiced_cents"], 206_254);
+    assert_eq!(summary["paid_cents"], 20_000);
+    assert_eq!(summary["outstanding_cents"], 186_254);
+    assert_eq!(summary["invoices"], 3);
+    let months = summary["months"].as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[0]["invoiced_cents"], 119_999);
+    assert_eq!(months[1]["invoiced_cents"], 86_250);
+    assert_eq!(months[2]["invoiced_cents"], 5);
+    let this_month = usize::try_from(w.today().month0()).unwrap();
+    assert_eq!(months[this_month]["paid_cents"], 20_000);
+    let empty = w
+        .get(
+            &format!("/api/client/financial-summary?year={}", year - 1),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(empty["invoiced_cents"], 0);
+    assert!(
+        !w.get("/api/client/financial-summary?year=1999", &w.client_a)
+            .await
+            .field_error("year")
+            .is_empty()
+    );
+    // Company B owes nothing.
+    assert_eq!(
+        w.get("/api/client/balance", &w.client_b).await.ok(200)["total_invoiced_cents"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn invoice_numbers_have_no_gaps_under_parallel_issuing() {
+    let w = world().await;
+    let today = w.today();
+    let futures = (0..8).map(|_| {
+        w.invoice(
+            w.company_a(),
+            today,
+            today,
+            vec![line("x", 1000, 100, 2000)],
+        )
+    });
+    let issued = futures_util::future::join_all(futures).await;
+    let mut numbers: Vec<i32> = issued.iter().map(|i| i.sequence).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+}
