@@ -47,6 +47,14 @@ fuzz --exclude-operation-id logout_all --exclude-operation-id revoke |
   tee "$OUT/schemathesis.log" | tail -n 25
 fuzz --include-operation-id logout_all --include-operation-id revoke |
   tee "$OUT/schemathesis-revocations.log" | tail -n 6
+# The client portal again as a client of a demo company, so its routes answer with real data
+# instead of 403.
+CLIENT_PAT=$(presta_client_pat ./target/debug/presta "${FUZZ_DATABASE_URL:-}")
+"$VENV/bin/st" --no-color run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
+  -H "Authorization: Bearer $CLIENT_PAT" --include-path-regex '^/api/client/' \
+  --checks all --workers 2 --max-examples "${FUZZ_MAX_EXAMPLES:-100}" --seed 20261122 \
+  --request-timeout 10 2>&1 |
+  tee "$OUT/schemathesis-client.log" | tail -n 8
 
 if grep -qE '"level":"ERROR"|panicked' "$OUT/server.log"; then
   echo "!! the server logged errors while being fuzzed:"

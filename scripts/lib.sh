@@ -36,12 +36,28 @@ stop_presta() {
 # presta_admin_pat: sign in as the bootstrapped superadmin and print a personal access token
 # (a PAT survives the logout/logout-all calls a fuzzer makes).
 presta_admin_pat() {
-  local base="http://127.0.0.1:$PRESTA_PORT/api/auth" token
+  presta_pat "$PRESTA_ADMIN_EMAIL" "$PRESTA_ADMIN_PASSWORD"
+}
+
+# presta_pat EMAIL PASSWORD: sign in and print a personal access token.
+presta_pat() {
+  local base="http://127.0.0.1:$PRESTA_PORT/api/auth" token email=$1 password=$2
   token=$(curl -fs -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$PRESTA_ADMIN_EMAIL\",\"password\":\"$PRESTA_ADMIN_PASSWORD\"}" \
+    -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
     "$base/login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
   curl -fs -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-    -d "{\"name\":\"script\",\"expires_in_days\":1,\"password\":\"$PRESTA_ADMIN_PASSWORD\"}" \
+    -d "{\"name\":\"script\",\"expires_in_days\":1,\"password\":\"$password\"}" \
     "$base/tokens" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])'
+}
+
+# presta_client_pat BINARY [DATABASE_URL]: fill a demo client company (`presta seed-demo`) in
+# the running server's database and print a personal access token of its client account.
+presta_client_pat() {
+  local binary=$1 database_url=${2:-} password
+  password="Fuzz-Portal-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+  DATABASE_URL="${database_url:-sqlite://$PRESTA_DATA/presta.db?mode=rwc}" REDIS_URL= \
+  DATA_DIR="$PRESTA_DATA" RUST_LOG=warn LOG_FORMAT=json \
+    "$binary" seed-demo --email client@presta.local --password "$password" >/dev/null
+  presta_pat client@presta.local "$password"
 }

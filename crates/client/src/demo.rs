@@ -19,6 +19,26 @@ use crate::projects::service::NewProject;
 use crate::projects::{ChangeStatusRequest, CommentRequest};
 use crate::{ClientState, documents, invoices, payments, projects};
 
+/// Name, description, status, progress, budget, spent, days since start, days to the end.
+type ProjectSpec = (
+    &'static str,
+    &'static str,
+    ProjectStatus,
+    i32,
+    i64,
+    i64,
+    u64,
+    u64,
+);
+/// Name, type, category, bytes, index of the project it belongs to.
+type FileSpec = (
+    &'static str,
+    &'static str,
+    DocumentCategory,
+    &'static [u8],
+    Option<usize>,
+);
+
 /// What was created.
 #[derive(Debug, Clone, Default)]
 pub struct Seeded {
@@ -60,7 +80,7 @@ pub async fn seed_company(
     let today = state.today();
     let now = state.clock.now();
     let mut seeded = Seeded::default();
-    let specs: [(&str, &str, ProjectStatus, i32, i64, i64, u64, u64); 5] = [
+    let specs: [ProjectSpec; 5] = [
         (
             "Rénovation du siège",
             "Réfection complète des bureaux du 2e étage",
@@ -205,7 +225,7 @@ pub async fn seed_company(
         seeded.projects += 1;
     }
 
-    let files: [(&str, &str, DocumentCategory, &[u8], Option<usize>); 3] = [
+    let files: [FileSpec; 3] = [
         ("compte-rendu-chantier.txt", "text/plain", DocumentCategory::Report, b"Compte rendu de chantier\n\nAvancement conforme au planning. Prochaine visite mardi.\n", Some(0)),
         ("cahier-des-charges.md", "text/markdown", DocumentCategory::Contract, b"# Cahier des charges\n\n- Surface : 800 m2\n- Livraison : T3\n", Some(1)),
         ("inventaire.csv", "text/csv", DocumentCategory::Other, b"piece;quantite\nbureau;12\nchaise;30\n", None),

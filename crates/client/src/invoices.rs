@@ -113,6 +113,7 @@ pub enum InvoiceStatusFilter {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InvoiceFilters {
+    #[param(inline)]
     pub status: Option<InvoiceStatusFilter>,
     /// Issued on or after this day.
     pub date_from: Option<NaiveDate>,

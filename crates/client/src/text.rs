@@ -58,7 +58,7 @@ pub fn money(cents: i64, currency: &str) -> String {
     let units = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(' ');
         }
         grouped.push(c);
@@ -74,6 +74,17 @@ pub fn money(cents: i64, currency: &str) -> String {
         if negative { "-" } else { "" },
         abs % 100
     )
+}
+
+/// `CAST(SUM(column) AS BIGINT)`: PostgreSQL sums `bigint` into `numeric`, which does not read
+/// back as `i64`.
+#[must_use]
+pub fn sum_bigint<C: ColumnTrait>(column: C) -> SimpleExpr {
+    Func::cast_as(
+        Func::sum(Expr::col(column.as_column_ref())),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    )
+    .into()
 }
 
 #[cfg(test)]
@@ -94,15 +105,4 @@ mod tests {
         assert_eq!(required(" a ", "name").ok().as_deref(), Some("a"));
         assert_eq!(optional(Some("  "), "x").ok(), Some(None));
     }
-}
-
-/// `CAST(SUM(column) AS BIGINT)`: PostgreSQL sums `bigint` into `numeric`, which does not read
-/// back as `i64`.
-#[must_use]
-pub fn sum_bigint<C: ColumnTrait>(column: C) -> SimpleExpr {
-    Func::cast_as(
-        Func::sum(Expr::col(column.as_column_ref())),
-        sea_orm::sea_query::Alias::new("BIGINT"),
-    )
-    .into()
 }

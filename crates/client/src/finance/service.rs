@@ -136,7 +136,7 @@ async fn ledger(db: &impl ConnectionTrait, company_id: Uuid) -> Result<Vec<Ledge
             },
         ));
     }
-    entries.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    entries.sort_by_key(|e| (e.0, e.1));
     let mut running = 0i64;
     Ok(entries
         .into_iter()

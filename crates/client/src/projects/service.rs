@@ -25,6 +25,9 @@ use super::{
 use crate::caller::ClientUser;
 use crate::text;
 
+/// Status, budget, spent, progress, end date.
+type StatsRow = (ProjectStatus, Option<i64>, i64, i32, Option<NaiveDate>);
+
 /// Event kinds of the timeline.
 pub mod kind {
     pub const CREATED: &str = "created";
@@ -334,17 +337,16 @@ pub async fn stats(
     today: NaiveDate,
     currency: &str,
 ) -> Result<ProjectStats, AppError> {
-    let rows: Vec<(ProjectStatus, Option<i64>, i64, i32, Option<NaiveDate>)> =
-        of_company(company_id)
-            .select_only()
-            .column(project::Column::Status)
-            .column(project::Column::BudgetCents)
-            .column(project::Column::SpentCents)
-            .column(project::Column::Progress)
-            .column(project::Column::EndDate)
-            .into_tuple()
-            .all(db)
-            .await?;
+    let rows: Vec<StatsRow> = of_company(company_id)
+        .select_only()
+        .column(project::Column::Status)
+        .column(project::Column::BudgetCents)
+        .column(project::Column::SpentCents)
+        .column(project::Column::Progress)
+        .column(project::Column::EndDate)
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut by_status: BTreeMap<&'static str, u64> =
         ProjectStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let (mut budget, mut spent, mut active, mut progress_sum, mut overdue) =
