@@ -81,6 +81,24 @@ AUTH=1 scenario tickets_stats "/api/tickets-client/stats"
 AUTH=1 scenario tickets_create /api/tickets-client "$CONNECTIONS" \
   "{\"titre\":\"Fuite sur la colonne d'eau\",\"description\":\"Constatée au 2e étage.\",\"priority\":\"haute\",\"categorie\":\"qualite\",\"client_id\":\"$CLIENT\"}"
 
+# The client portal, as the demo company's client (`presta seed-demo`: 5 projects, 3 documents,
+# 3 invoices, 3 payments), with a signed-in access token.
+CLIENT_PASSWORD="Bench-Portal-$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
+DATABASE_URL="sqlite://$PRESTA_DATA/presta.db?mode=rwc" DATA_DIR="$PRESTA_DATA" REDIS_URL= RUST_LOG=warn \
+  ./target/release/presta seed-demo --email bench-client@presta.local --password "$CLIENT_PASSWORD" >/dev/null
+BENCH_TOKEN=$(curl -fs -H 'Content-Type: application/json' \
+  -d "{\"email\":\"bench-client@presta.local\",\"password\":\"$CLIENT_PASSWORD\"}" \
+  "http://127.0.0.1:$PORT/api/auth/login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
+INVOICE=$(api "/api/client/invoices?limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
+AUTH=1 scenario client_projects "/api/client/projects"
+AUTH=1 scenario client_invoices "/api/client/invoices"
+AUTH=1 scenario client_invoice_detail "/api/client/invoices/$INVOICE"
+AUTH=1 scenario client_invoice_pdf "/api/client/invoices/$INVOICE/pdf"
+AUTH=1 scenario client_balance "/api/client/balance"
+AUTH=1 scenario client_transactions "/api/client/transactions"
+AUTH=1 scenario client_dashboard "/api/client/dashboard/stats"
+AUTH=1 scenario client_activity "/api/client/dashboard/activity"
+
 python3 - "$OUT" "$DURATION" "$CONNECTIONS" "$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')" "$(getconf CLK_TCK)" <<'PY'
 import json, re, sys, pathlib, platform, datetime, os
 out, duration, connections, rss_kib, clk = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])

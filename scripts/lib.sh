@@ -13,6 +13,7 @@ start_presta() {
   DATABASE_URL="${database_url:-sqlite://$PRESTA_DATA/presta.db?mode=rwc}" REDIS_URL= \
   DATA_DIR="$PRESTA_DATA" PORT="$PRESTA_PORT" RUST_LOG=warn LOG_FORMAT=json \
   RATE_LIMIT_DEFAULT="100000000/min,burst=10000000" RATE_LIMIT_AUTH="100000000/min,burst=10000000" \
+  RATE_LIMIT_PUBLIC="100000000/min,burst=10000000" \
     "$binary" >"$log" 2>&1 &
   PRESTA_PID=$!
   for _ in $(seq 1 120); do

@@ -4,7 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_integer, big_integer_null, date, date_null, integer, pk_uuid, string, string_len,
+    big_integer, big_integer_null, boolean, date, date_null, integer, pk_uuid, string, string_len,
     string_len_null, string_null, text, text_null, timestamp_with_time_zone,
     timestamp_with_time_zone_null, uuid, uuid_null,
 };
@@ -90,6 +90,7 @@ enum Documents {
     Sha256,
     StorageKey,
     UploadedBy,
+    UploadedByClient,
     UploaderName,
     CreatedAt,
 }
@@ -372,6 +373,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(Documents::Sha256, 64))
                     .col(string(Documents::StorageKey))
                     .col(uuid_null(Documents::UploadedBy))
+                    .col(boolean(Documents::UploadedByClient).default(false))
                     .col(string_null(Documents::UploaderName))
                     .col(timestamp_with_time_zone(Documents::CreatedAt))
                     .foreign_key(&mut fk(

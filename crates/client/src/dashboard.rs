@@ -61,7 +61,7 @@ pub struct DashboardStats {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Activity {
     /// `project_created`, `project_status_changed`, `project_comment`, `project_file_uploaded`,
-    /// `project_milestone`, `document_added`, `invoice_issued`, `payment_announced`,
+    /// `project_file_deleted`, `project_milestone`, `document_added`, `invoice_issued`, `payment_announced`,
     /// `payment_confirmed`, `ticket_created`.
     pub kind: String,
     pub title: String,

@@ -146,18 +146,31 @@ impl SortField for DocumentSort {
     const DEFAULT: Self = Self::CreatedAt;
 }
 
-/// The multipart form of an upload, for the OpenAPI document.
+/// The multipart form of a project upload, for the OpenAPI document.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ProjectUploadForm {
+    /// The file (10 MiB at most).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Default `deliverable`.
+    category: Option<DocumentCategory>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+}
+
+/// The multipart form of a document upload, for the OpenAPI document.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file (10 MiB at most).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// Default `other` (`deliverable` on a project).
+    /// Default `other`.
     category: Option<DocumentCategory>,
     #[schema(max_length = 2000)]
     description: Option<String>,
-    /// `/documents/upload` only: a project of the company.
+    /// A project of the company.
     project_id: Option<Uuid>,
 }
 
@@ -320,7 +333,7 @@ pub async fn delete(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Document id")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file, with its stored type", content_type = "*/*", body = Vec<u8>),
         errors::AuthedRead
     )
 )]
@@ -354,7 +367,8 @@ pub async fn download(
             (Vec<u8> = "image/*"),
             (ApiResponse<TextPreview> = "application/json")
         )),
-        errors::AuthedWrite
+        (status = 409, description = "No preview for this type of file; download it", body = shared::envelope::ErrorEnvelope),
+        errors::AuthedRead
     )
 )]
 #[get("/documents/{id}/preview")]

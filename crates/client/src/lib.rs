@@ -61,7 +61,7 @@ impl ClientState {
     }
 }
 
-/// Path prefix of the public share links (spent from the strict `auth` rate-limit bucket, so
+/// Path prefix of the public share links (their own strict rate-limit bucket per address, so
 /// passwords cannot be guessed at speed).
 pub const SHARE_PREFIX: &str = "/api/public/shares";
 

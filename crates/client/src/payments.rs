@@ -26,7 +26,8 @@ use crate::caller::ClientUser;
 pub struct TransferInstructions {
     pub beneficiary: String,
     pub iban: Option<String>,
-    /// To write on the transfer, so it is matched to the invoice.
+    /// To write on the transfer. It contains the invoice number (which the invoice PDF asks
+    /// for), so a transfer quoting either is matched to the invoice.
     pub reference: String,
     pub amount_cents: i64,
 }

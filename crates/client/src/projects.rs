@@ -20,7 +20,7 @@ use validator::Validate;
 
 use crate::ClientState;
 use crate::caller::ClientUser;
-use crate::documents::{self, DocumentView, UploadForm};
+use crate::documents::{self, DocumentView, ProjectUploadForm};
 
 /// A project as the list shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -82,7 +82,7 @@ pub struct ProjectDetail {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimelineEvent {
     pub id: Uuid,
-    /// `created`, `status_changed`, `comment`, `file_uploaded` or `milestone`.
+    /// `created`, `status_changed`, `comment`, `file_uploaded`, `file_deleted` or `milestone`.
     #[schema(example = "status_changed")]
     pub kind: String,
     pub title: String,
@@ -310,7 +310,7 @@ pub async fn files(
     tag = "client",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Project id"), IdempotencyKeyHeader),
-    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    request_body(content = ProjectUploadForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "The stored file", body = ApiResponse<DocumentView>), errors::AuthedWrite)
 )]
 #[post("/projects/{id}/upload", wrap = "Idempotency")]

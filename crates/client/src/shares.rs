@@ -1,6 +1,6 @@
 //! `/api/public/shares/{token}`: a shared document, without login, until the link expires.
 //! A password-protected link takes the password in `X-Share-Password` (GET) or as JSON
-//! (POST). These routes spend the strict rate-limit bucket, per address.
+//! (POST). These routes spend their own strict rate-limit budget (`RATE_LIMIT_PUBLIC`), per address.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use sea_orm::DatabaseConnection;
@@ -67,7 +67,7 @@ async fn serve(
         ("X-Share-Password" = Option<String>, Header, description = "The link's password, when it has one")
     ),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file, with its stored type", content_type = "*/*", body = Vec<u8>),
         (status = 401, description = "The link wants a password, or it was wrong", body = shared::envelope::ErrorEnvelope),
         errors::PublicRead
     )
@@ -102,7 +102,7 @@ pub async fn download(
     params(("token" = String, Path, description = "The link's token", pattern = "^[A-Za-z0-9_-]{43}$")),
     request_body = UnlockRequest,
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file, with its stored type", content_type = "*/*", body = Vec<u8>),
         (status = 401, description = "Wrong password", body = shared::envelope::ErrorEnvelope),
         errors::PublicWrite
     )

@@ -1,6 +1,7 @@
 //! Small helpers the portal's modules share: required text, case-insensitive search
 //! conditions, money formatting.
 
+use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use shared::AppError;
@@ -74,6 +75,44 @@ pub fn money(cents: i64, currency: &str) -> String {
         if negative { "-" } else { "" },
         abs % 100
     )
+}
+
+/// The years a date filter may name.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// A `date_from`/`date_to` pair: each within [`YEARS`], and in order.
+///
+/// # Errors
+/// 422 naming the field.
+pub fn check_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), AppError> {
+    for (field, day) in [("date_from", from), ("date_to", to)] {
+        if let Some(day) = day
+            && !YEARS.contains(&day.year())
+        {
+            return Err(AppError::invalid(
+                field,
+                format!("must be between {} and {}", YEARS.start(), YEARS.end()),
+            ));
+        }
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(AppError::invalid("date_to", "must not be before date_from"));
+    }
+    Ok(())
+}
+
+/// A 404 for a row named in the body or query becomes a 422 naming that field; other errors
+/// (the database) pass through.
+pub fn named_field(
+    field: &'static str,
+    message: &'static str,
+) -> impl FnOnce(AppError) -> AppError {
+    move |err| match err {
+        AppError::NotFound(_) => AppError::invalid(field, message),
+        other => other,
+    }
 }
 
 /// `CAST(SUM(column) AS BIGINT)`: PostgreSQL sums `bigint` into `numeric`, which does not read

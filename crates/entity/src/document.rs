@@ -97,8 +97,12 @@ pub struct Model {
     pub size: i64,
     pub sha256: String,
     pub storage_key: String,
-    /// The client user who uploaded it; `None` for the business's own documents.
+    /// The client user who uploaded it (`None` once that account is gone, or for the
+    /// business's own documents).
     pub uploaded_by: Option<Uuid>,
+    /// Uploaded by someone of the client company (it may delete it), rather than provided by
+    /// the business; kept when the uploader's account is deleted.
+    pub uploaded_by_client: bool,
     pub uploader_name: Option<String>,
     pub created_at: DateTimeUtc,
 }

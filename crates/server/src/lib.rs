@@ -147,7 +147,7 @@ impl RunningApp {
 async fn rate_limiter(config: &Config) -> anyhow::Result<Arc<RateLimiter>> {
     let policy = RateLimitPolicy::new(config.rate_limit_default, config.rate_limit_auth)
         .with_auth_paths(auth::CREDENTIAL_PATHS)
-        .with_auth_prefixes(&[client::SHARE_PREFIX]);
+        .with_public_prefixes(config.rate_limit_public, &[client::SHARE_PREFIX]);
     let limiter = match &config.redis_url {
         Some(url) => {
             let store = RedisStore::connect(url, &config.redis_prefix)

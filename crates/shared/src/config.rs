@@ -125,6 +125,8 @@ pub struct Config {
     pub rust_log: String,
     pub rate_limit_default: Quota,
     pub rate_limit_auth: Quota,
+    /// Budget per IP of public links (shared documents).
+    pub rate_limit_public: Quota,
     /// Background job workers in this process (0 = this instance runs no jobs).
     pub job_workers: usize,
     pub job_poll_interval: Duration,
@@ -272,6 +274,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("rate_limit_default", &self.rate_limit_default)
             .field("rate_limit_auth", &self.rate_limit_auth)
+            .field("rate_limit_public", &self.rate_limit_public)
             .field("job_workers", &self.job_workers)
             .finish_non_exhaustive()
     }
@@ -704,6 +707,14 @@ impl Config {
                 Quota {
                     per_minute: 10,
                     burst: 10,
+                },
+            )?,
+            rate_limit_public: parse(
+                "RATE_LIMIT_PUBLIC",
+                get("RATE_LIMIT_PUBLIC"),
+                Quota {
+                    per_minute: 60,
+                    burst: 30,
                 },
             )?,
             job_workers,

@@ -200,3 +200,19 @@ pub async fn next_in_year(
         .ok_or(DbErr::RecordNotInserted)?;
     row.try_get_by_index::<i32>(0)
 }
+
+/// `select` locked for update when the database needs it: PostgreSQL's `FOR UPDATE`; SQLite's
+/// write transactions (`BEGIN IMMEDIATE`, see [`begin_write`]) already exclude every other
+/// writer, and it has no such clause.
+#[must_use]
+pub fn for_update<E: sea_orm::EntityTrait>(
+    select: sea_orm::Select<E>,
+    txn: &impl ConnectionTrait,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        select.lock_exclusive()
+    } else {
+        select
+    }
+}

@@ -39,6 +39,9 @@ use crate::request::{Principal, RequestContext, error_response};
 pub enum Bucket {
     Default,
     Auth,
+    /// Public links guarded by a secret (shared documents): per IP, their own quota, so
+    /// opening shared files never uses up the login budget of an office behind one address.
+    Public,
 }
 
 impl Bucket {
@@ -47,6 +50,7 @@ impl Bucket {
         match self {
             Self::Default => "default",
             Self::Auth => "auth",
+            Self::Public => "public",
         }
     }
 }
@@ -226,8 +230,10 @@ pub struct RateLimitPolicy {
     pub auth: Quota,
     /// Exact paths of the credential endpoints.
     pub auth_paths: Vec<String>,
-    /// Path prefixes that also spend the `auth` bucket (public links guarded by a secret).
-    pub auth_prefixes: Vec<String>,
+    /// Budget of the public links.
+    pub public: Quota,
+    /// Path prefixes of public links guarded by a secret: they spend the `public` bucket.
+    pub public_prefixes: Vec<String>,
     /// Path prefixes that are never limited (probes, metrics, docs).
     pub exempt_prefixes: Vec<String>,
 }
@@ -239,7 +245,8 @@ impl RateLimitPolicy {
             default,
             auth,
             auth_paths: Vec::new(),
-            auth_prefixes: Vec::new(),
+            public: auth,
+            public_prefixes: Vec::new(),
             exempt_prefixes: ["/health", "/ready", "/metrics", "/docs", "/api-docs"]
                 .map(str::to_owned)
                 .to_vec(),
@@ -253,10 +260,12 @@ impl RateLimitPolicy {
         self
     }
 
-    /// Path prefixes (`/api/public/shares`) whose routes spend the `auth` bucket too.
+    /// Path prefixes (`/api/public/shares`) whose routes spend the `public` bucket, with its
+    /// quota.
     #[must_use]
-    pub fn with_auth_prefixes(mut self, prefixes: &[&str]) -> Self {
-        self.auth_prefixes = prefixes.iter().map(|p| (*p).to_owned()).collect();
+    pub fn with_public_prefixes(mut self, quota: Quota, prefixes: &[&str]) -> Self {
+        self.public = quota;
+        self.public_prefixes = prefixes.iter().map(|p| (*p).to_owned()).collect();
         self
     }
 
@@ -270,19 +279,25 @@ impl RateLimitPolicy {
         {
             return None;
         }
-        if self.auth_paths.iter().any(|p| p == path)
-            || self
-                .auth_prefixes
-                .iter()
-                .any(|prefix| path.starts_with(&format!("{prefix}/")))
-        {
+        if self.auth_paths.iter().any(|p| p == path) {
             return Some(Bucket::Auth);
+        }
+        if self
+            .public_prefixes
+            .iter()
+            .any(|prefix| path.starts_with(&format!("{prefix}/")))
+        {
+            return Some(Bucket::Public);
         }
         Some(Bucket::Default)
     }
 
     fn quotas(&self) -> HashMap<Bucket, Quota> {
-        HashMap::from([(Bucket::Default, self.default), (Bucket::Auth, self.auth)])
+        HashMap::from([
+            (Bucket::Default, self.default),
+            (Bucket::Auth, self.auth),
+            (Bucket::Public, self.public),
+        ])
     }
 }
 
@@ -335,6 +350,7 @@ impl RateLimiter {
             let quota = match bucket {
                 Bucket::Default => self.policy.default,
                 Bucket::Auth => self.policy.auth,
+                Bucket::Public => self.policy.public,
             };
             match redis.check(bucket, quota, key).await {
                 Ok(decision) => return decision,

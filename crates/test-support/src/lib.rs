@@ -155,6 +155,7 @@ pub fn test_config(database: &TestDatabase, overrides: &HashMap<String, String>)
         ),
         ("RATE_LIMIT_DEFAULT", "600000/min,burst=100000"),
         ("RATE_LIMIT_AUTH", "600000/min,burst=100000"),
+        ("RATE_LIMIT_PUBLIC", "600000/min,burst=100000"),
         ("JOB_WORKERS", "2"),
         ("JOB_POLL_INTERVAL_MS", "25"),
         ("JOB_LEASE_SECONDS", "30"),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::payment::PaymentStatus;
 use entity::{document, invoice, notification, payment, project_event};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -69,22 +70,28 @@ pub async fn stats(
     })
 }
 
+/// An activity and the id of the row it comes from (unique across sources: UUIDv7), which
+/// orders rows of the same instant.
 fn item(
+    row: Uuid,
     kind: &str,
     title: String,
     at: DateTime<Utc>,
     subject_type: &str,
     subject_id: Uuid,
     link: String,
-) -> Activity {
-    Activity {
-        kind: kind.to_owned(),
-        title,
-        at,
-        subject_type: subject_type.to_owned(),
-        subject_id,
-        link,
-    }
+) -> (Activity, Uuid) {
+    (
+        Activity {
+            kind: kind.to_owned(),
+            title,
+            at,
+            subject_type: subject_type.to_owned(),
+            subject_id,
+            link,
+        },
+        row,
+    )
 }
 
 /// A page of the company's recent activity, newest first. Each source gives its newest
@@ -106,11 +113,13 @@ pub async fn activity(
     total += events.clone().count(db).await?;
     for e in events
         .order_by_desc(project_event::Column::OccurredAt)
+        .order_by_desc(project_event::Column::Id)
         .limit(want)
         .all(db)
         .await?
     {
         items.push(item(
+            e.id,
             &format!("project_{}", e.kind),
             e.title,
             e.occurred_at,
@@ -127,11 +136,13 @@ pub async fn activity(
     total += docs.clone().count(db).await?;
     for d in docs
         .order_by_desc(document::Column::CreatedAt)
+        .order_by_desc(document::Column::Id)
         .limit(want)
         .all(db)
         .await?
     {
         items.push(item(
+            d.id,
             "document_added",
             format!("Document ajouté : {}", d.name),
             d.created_at,
@@ -145,11 +156,13 @@ pub async fn activity(
     total += invs.clone().count(db).await?;
     for i in invs
         .order_by_desc(invoice::Column::CreatedAt)
+        .order_by_desc(invoice::Column::Id)
         .limit(want)
         .all(db)
         .await?
     {
         items.push(item(
+            i.id,
             "invoice_issued",
             format!("Facture {} émise", i.number),
             i.created_at,
@@ -164,7 +177,12 @@ pub async fn activity(
         .filter(payment::Column::Status.ne(PaymentStatus::Failed));
     total += pays.clone().count(db).await?;
     for p in pays
-        .order_by_desc(payment::Column::CreatedAt)
+        // Placed at their confirmation once confirmed: ordered the same way here.
+        .order_by_desc(Func::coalesce([
+            Expr::col(payment::Column::ConfirmedAt),
+            Expr::col(payment::Column::CreatedAt),
+        ]))
+        .order_by_desc(payment::Column::Id)
         .limit(want)
         .all(db)
         .await?
@@ -182,6 +200,7 @@ pub async fn activity(
             ),
         };
         items.push(item(
+            p.id,
             kind,
             title,
             at,
@@ -195,6 +214,7 @@ pub async fn activity(
     total += ticket_total;
     for t in tickets::tickets::service::company_latest(db, company_id, want).await? {
         items.push(item(
+            t.id,
             "ticket_created",
             format!("Ticket {} : {}", t.numero, t.titre),
             t.date_creation,
@@ -204,13 +224,11 @@ pub async fn activity(
         ));
     }
 
-    items.sort_by(|a, b| {
-        b.at.cmp(&a.at)
-            .then_with(|| b.subject_id.cmp(&a.subject_id))
-    });
+    items.sort_by(|a, b| b.0.at.cmp(&a.0.at).then_with(|| b.1.cmp(&a.1)));
     let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let data = items
         .into_iter()
+        .map(|(activity, _)| activity)
         .skip(start)
         .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
         .collect();

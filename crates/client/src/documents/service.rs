@@ -129,8 +129,8 @@ pub fn view(
         preview_url: format!("/api/client/documents/{}/preview", doc.id),
         preview: preview_kind(&doc.content_type),
         category_label: doc.category.label().to_owned(),
-        uploaded_by_client: doc.uploaded_by.is_some(),
-        can_delete: doc.uploaded_by.is_some() && doc.company_id == caller.company_id,
+        uploaded_by_client: doc.uploaded_by_client,
+        can_delete: doc.uploaded_by_client && doc.company_id == caller.company_id,
         id: doc.id,
         name: doc.name,
         category: doc.category,
@@ -196,7 +196,7 @@ pub async fn detail(
 /// A page of the company's documents.
 ///
 /// # Errors
-/// 404 for a `project_id` that is not the company's; database errors.
+/// 422 naming `project_id` for a project that is not the company's; database errors.
 pub async fn list(
     db: &impl ConnectionTrait,
     caller: &ClientUser,
@@ -211,7 +211,7 @@ pub async fn list(
     if let Some(project_id) = filters.project_id {
         projects::find(db, caller.company_id, project_id)
             .await
-            .map_err(|_| AppError::invalid("project_id", "no such project"))?;
+            .map_err(text::named_field("project_id", "no such project"))?;
         query = query.filter(document::Column::ProjectId.eq(project_id));
     }
     if let Some(term) = filters
@@ -288,7 +288,8 @@ pub async fn categories(
 /// database refuses.
 ///
 /// # Errors
-/// 404/422 for a project that is not the company's, 422 for a type the bytes contradict,
+/// 422 naming `project_id` for a project that is not the company's, 422 for a type the bytes
+/// contradict,
 /// storage and database errors.
 pub async fn store(
     db: &DatabaseConnection,
@@ -301,7 +302,7 @@ pub async fn store(
     if let Some(project_id) = project_id {
         projects::find(db, caller.company_id, project_id)
             .await
-            .map_err(|_| AppError::invalid("project_id", "no such project"))?;
+            .map_err(text::named_field("project_id", "no such project"))?;
     }
     let content_type = checked_type(&form.content_type, &form.bytes)?;
     let key = Storage::new_key("documents", &form.file_name);
@@ -322,6 +323,7 @@ pub async fn store(
             sha256: Set(stored.sha256.clone()),
             storage_key: Set(stored.key.clone()),
             uploaded_by: Set(Some(caller.user_id)),
+            uploaded_by_client: Set(true),
             uploader_name: Set(Some(name.clone())),
             created_at: Set(now),
         }
@@ -379,8 +381,14 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), AppError> {
     let txn = shared::db::begin_write(db).await?;
-    let doc = find(&txn, caller.company_id, id).await?;
-    if doc.uploaded_by.is_none() {
+    let doc = shared::db::for_update(
+        of_company(caller.company_id).filter(document::Column::Id.eq(id)),
+        &txn,
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| AppError::not_found("No such document"))?;
+    if !doc.uploaded_by_client {
         return Err(AppError::forbidden(
             "Only documents your company uploaded can be deleted",
         ));
@@ -389,7 +397,24 @@ pub async fn delete(
         .filter(document_share::Column::DocumentId.eq(doc.id))
         .exec(&txn)
         .await?;
-    document::Entity::delete_by_id(doc.id).exec(&txn).await?;
+    let deleted = document::Entity::delete_by_id(doc.id).exec(&txn).await?;
+    if deleted.rows_affected != 1 {
+        return Err(AppError::not_found("No such document"));
+    }
+    if let Some(project_id) = doc.project_id {
+        let project = projects::find(&txn, caller.company_id, project_id).await?;
+        let name = caller.name(&txn).await?;
+        projects::record_event(
+            &txn,
+            &project,
+            kind::FILE_DELETED,
+            format!("Fichier supprimé : {}", doc.name),
+            Some(json!({ "document_id": doc.id, "name": doc.name })),
+            (Some(caller.user_id), Some(name)),
+            state.clock.now(),
+        )
+        .await?;
+    }
     audit::record(
         &txn,
         &caller.actor,
@@ -402,6 +427,7 @@ pub async fn delete(
                 "size": doc.size,
                 "sha256": doc.sha256,
                 "uploaded_by": doc.uploaded_by,
+                "uploaded_by_client": doc.uploaded_by_client,
             })),
     )
     .await?;
@@ -422,7 +448,7 @@ pub async fn excerpt(storage: &Storage, doc: &document::Model) -> Result<(String
     let text = String::from_utf8_lossy(head);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
-    let truncated = excerpt.len() < bytes.len();
+    let truncated = text.chars().count() > EXCERPT_CHARS || head.len() < bytes.len();
     Ok((excerpt, truncated))
 }
 
@@ -449,14 +475,19 @@ pub async fn share(
             format!("must be between 1 and {MAX_SHARE_HOURS}"),
         ));
     }
+    if request
+        .password
+        .as_deref()
+        .is_some_and(|p| p.chars().count() < 8)
+    {
+        return Err(AppError::invalid("password", "at least 8 characters"));
+    }
+    // The document first: no hashing for one the caller cannot share.
+    find(db, caller.company_id, id).await?;
     let password_hash = match request.password.as_deref() {
         None => None,
-        Some(p) if p.chars().count() < 8 => {
-            return Err(AppError::invalid("password", "at least 8 characters"));
-        }
         Some(p) => Some(hasher.hash(p).await?),
     };
-    find(db, caller.company_id, id).await?;
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);

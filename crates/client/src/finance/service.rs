@@ -26,16 +26,22 @@ async fn company_invoices(
         .await?)
 }
 
+/// The company's payments on the invoices that count (cancelled ones excepted).
 async fn company_payments(
     db: &impl ConnectionTrait,
     company_id: Uuid,
+    invoices: &[invoice::Model],
 ) -> Result<Vec<payment::Model>, AppError> {
+    let kept: std::collections::BTreeSet<Uuid> = invoices.iter().map(|i| i.id).collect();
     Ok(payment::Entity::find()
         .filter(payment::Column::CompanyId.eq(company_id))
         .order_by_asc(payment::Column::CreatedAt)
         .order_by_asc(payment::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .filter(|p| kept.contains(&p.invoice_id))
+        .collect())
 }
 
 /// What the company owes now.
@@ -49,7 +55,7 @@ pub async fn balance(
 ) -> Result<Balance, AppError> {
     let today = state.today();
     let invoices = company_invoices(db, company_id).await?;
-    let payments = company_payments(db, company_id).await?;
+    let payments = company_payments(db, company_id, &invoices).await?;
     let mut b = Balance {
         currency: state.currency.clone(),
         total_invoiced_cents: 0,
@@ -93,7 +99,7 @@ fn payment_day(p: &payment::Model) -> Option<DateTime<Utc>> {
 /// Every ledger entry, oldest first, each with the balance after it.
 async fn ledger(db: &impl ConnectionTrait, company_id: Uuid) -> Result<Vec<LedgerEntry>, AppError> {
     let invoices = company_invoices(db, company_id).await?;
-    let payments = company_payments(db, company_id).await?;
+    let payments = company_payments(db, company_id, &invoices).await?;
     let numbers: std::collections::BTreeMap<Uuid, String> =
         invoices.iter().map(|i| (i.id, i.number.clone())).collect();
     // (date, order within the day: invoices first, then by time), entry.
@@ -159,11 +165,7 @@ pub async fn transactions(
     filters: &LedgerFilters,
     page: PageParams,
 ) -> Result<Paginated<LedgerEntry>, AppError> {
-    if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
-        && to < from
-    {
-        return Err(AppError::invalid("date_to", "must not be before date_from"));
-    }
+    crate::text::check_range(filters.date_from, filters.date_to)?;
     let all: Vec<LedgerEntry> = ledger(db, company_id)
         .await?
         .into_iter()
@@ -196,7 +198,7 @@ pub async fn summary(
 ) -> Result<Summary, AppError> {
     let today = state.today();
     let invoices = company_invoices(db, company_id).await?;
-    let payments = company_payments(db, company_id).await?;
+    let payments = company_payments(db, company_id, &invoices).await?;
     let mut months: Vec<MonthFigures> = (1..=12)
         .map(|month| MonthFigures {
             month,

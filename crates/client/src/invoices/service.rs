@@ -249,6 +249,21 @@ pub async fn find(
         .ok_or_else(|| AppError::not_found("No such invoice"))
 }
 
+/// The same, locked until the caller's write transaction ends (PostgreSQL).
+///
+/// # Errors
+/// 404, database errors.
+pub async fn find_for_update(
+    txn: &impl ConnectionTrait,
+    company_id: Uuid,
+    id: Uuid,
+) -> Result<invoice::Model, AppError> {
+    shared::db::for_update(visible(company_id).filter(invoice::Column::Id.eq(id)), txn)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("No such invoice"))
+}
+
 /// Past due and still expecting money.
 #[must_use]
 pub fn is_overdue(invoice: &invoice::Model, today: NaiveDate) -> bool {
@@ -339,11 +354,7 @@ pub async fn list(
             query = query.filter(invoice::Column::Status.eq(status));
         }
     }
-    if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
-        && to < from
-    {
-        return Err(AppError::invalid("date_to", "must not be before date_from"));
-    }
+    text::check_range(filters.date_from, filters.date_to)?;
     let mut range = Condition::all();
     if let Some(from) = filters.date_from {
         range = range.add(invoice::Column::IssueDate.gte(from));

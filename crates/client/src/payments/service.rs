@@ -2,10 +2,10 @@
 //! once other announced payments are counted); staff (or the bank reconciliation) confirm it,
 //! which pays the invoice down.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::invoice::InvoiceStatus;
 use entity::payment::PaymentStatus;
 use entity::{invoice, payment};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -57,16 +57,12 @@ pub async fn list(
     if let Some(invoice_id) = filters.invoice_id {
         query = query.filter(payment::Column::InvoiceId.eq(invoice_id));
     }
-    if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
-        && to < from
-    {
-        return Err(AppError::invalid("date_to", "must not be before date_from"));
-    }
+    text::check_range(filters.date_from, filters.date_to)?;
     if let Some(from) = filters.date_from {
         query = query.filter(payment::Column::CreatedAt.gte(day_start(from)));
     }
     if let Some(to) = filters.date_to {
-        query = query.filter(payment::Column::CreatedAt.lt(day_start(to + chrono::Days::new(1))));
+        query = query.filter(payment::Column::CreatedAt.lt(day_end(to)));
     }
     let order: sea_orm::Order = sort.order.into();
     let column = match sort.field {
@@ -98,9 +94,7 @@ pub async fn list(
     }))
 }
 
-fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    crate::projects::service::day_start(day)
-}
+use crate::projects::service::{day_end, day_start};
 
 /// Announce a payment against one of the company's open invoices.
 ///
@@ -118,9 +112,10 @@ pub async fn create(
     }
     let now = state.clock.now();
     let txn = shared::db::begin_write(db).await?;
-    let invoice = invoices::find(&txn, caller.company_id, request.invoice_id)
+    // Locked (PostgreSQL) so two announcements cannot both fit in the same open amount.
+    let invoice = invoices::find_for_update(&txn, caller.company_id, request.invoice_id)
         .await
-        .map_err(|_| AppError::invalid("invoice_id", "no such invoice"))?;
+        .map_err(text::named_field("invoice_id", "no such invoice"))?;
     if !invoice.status.is_open() {
         return Err(AppError::conflict(format!(
             "Invoice {} is {} and takes no payment",
@@ -211,15 +206,32 @@ pub async fn confirm(
             "Only a pending payment can be confirmed",
         ));
     }
-    let invoice = invoice::Entity::find_by_id(payment.invoice_id)
+    // Only one confirmation can move it out of `pending`.
+    let moved = payment::Entity::update_many()
+        .col_expr(
+            payment::Column::Status,
+            Expr::value(PaymentStatus::Completed),
+        )
+        .col_expr(payment::Column::ConfirmedAt, Expr::value(Some(now)))
+        .filter(payment::Column::Id.eq(payment.id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "Only a pending payment can be confirmed",
+        ));
+    }
+    let invoice = shared::db::for_update(invoice::Entity::find_by_id(payment.invoice_id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("No such invoice"))?;
     let invoice = invoices::apply_payment(&txn, invoice, payment.amount_cents, now).await?;
-    let mut active: payment::ActiveModel = payment.into();
-    active.status = Set(PaymentStatus::Completed);
-    active.confirmed_at = Set(Some(now));
-    let payment = active.update(&txn).await?;
+    let payment = payment::Model {
+        status: PaymentStatus::Completed,
+        confirmed_at: Some(now),
+        ..payment
+    };
     notify_company(
         &txn,
         payment.company_id,

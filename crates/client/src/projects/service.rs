@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::project::ProjectStatus;
 use entity::{document, project, project_comment, project_event};
+use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
@@ -34,6 +35,7 @@ pub mod kind {
     pub const STATUS_CHANGED: &str = "status_changed";
     pub const COMMENT: &str = "comment";
     pub const FILE_UPLOADED: &str = "file_uploaded";
+    pub const FILE_DELETED: &str = "file_deleted";
     pub const MILESTONE: &str = "milestone";
 }
 
@@ -58,6 +60,25 @@ pub async fn find(
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("No such project"))
+}
+
+/// The same, locked until the caller's write transaction ends (PostgreSQL), so two requests
+/// cannot both act on the status they read.
+///
+/// # Errors
+/// 404, database errors.
+pub async fn find_for_update(
+    txn: &impl ConnectionTrait,
+    company_id: Uuid,
+    id: Uuid,
+) -> Result<project::Model, AppError> {
+    shared::db::for_update(
+        of_company(company_id).filter(project::Column::Id.eq(id)),
+        txn,
+    )
+    .one(txn)
+    .await?
+    .ok_or_else(|| AppError::not_found("No such project"))
 }
 
 /// The API view of a project row.
@@ -106,16 +127,12 @@ pub async fn list(
     if let Some(status) = filters.status {
         query = query.filter(project::Column::Status.eq(status));
     }
-    if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
-        && to < from
-    {
-        return Err(AppError::invalid("date_to", "must not be before date_from"));
-    }
+    text::check_range(filters.date_from, filters.date_to)?;
     if let Some(from) = filters.date_from {
         query = query.filter(project::Column::CreatedAt.gte(day_start(from)));
     }
     if let Some(to) = filters.date_to {
-        query = query.filter(project::Column::CreatedAt.lt(day_start(to + chrono::Days::new(1))));
+        query = query.filter(project::Column::CreatedAt.lt(day_end(to)));
     }
     if let Some(term) = filters
         .search
@@ -136,10 +153,17 @@ pub async fn list(
         ProjectSort::Progress => project::Column::Progress,
         ProjectSort::Status => project::Column::Status,
     };
+    // Projects without an end date last, on SQLite as on PostgreSQL.
     query = query
-        .order_by(column, order.clone())
+        .order_by_with_nulls(column, order.clone(), NullOrdering::Last)
         .order_by(project::Column::Id, order);
     Ok(fetch_page(db, query, page).await?.map(|p| view(p, today)))
+}
+
+/// Midnight UTC after a day (days are checked to lie in [`text::check_range`]'s years).
+#[must_use]
+pub fn day_end(day: NaiveDate) -> DateTime<Utc> {
+    day_start(day.checked_add_days(chrono::Days::new(1)).unwrap_or(day))
 }
 
 /// Midnight UTC of a day.
@@ -409,7 +433,7 @@ pub async fn change_status(
 ) -> Result<ProjectView, AppError> {
     let reason = text::optional(request.reason.as_deref(), "reason")?;
     let txn = shared::db::begin_write(db).await?;
-    let project = find(&txn, caller.company_id, id).await?;
+    let project = find_for_update(&txn, caller.company_id, id).await?;
     let from = project.status;
     let to = request.status;
     let allowed = client_transitions(from, project.status_before_hold);
@@ -566,14 +590,24 @@ pub async fn staff_set_status(
     now: DateTime<Utc>,
 ) -> Result<project::Model, AppError> {
     let txn = shared::db::begin_write(db).await?;
-    let project = project::Entity::find_by_id(id)
+    let project = shared::db::for_update(project::Entity::find_by_id(id), &txn)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("No such project"))?;
     let from = project.status;
+    // Paused again: it still resumes to where it was before the first pause.
+    let before_hold = if from == ProjectStatus::OnHold {
+        project.status_before_hold
+    } else {
+        Some(from)
+    };
     let mut active: project::ActiveModel = project.into();
     active.status = Set(to);
-    active.status_before_hold = Set((to == ProjectStatus::OnHold).then_some(from));
+    active.status_before_hold = Set(if to == ProjectStatus::OnHold {
+        before_hold
+    } else {
+        None
+    });
     if let Some(progress) = progress {
         active.progress = Set(progress.clamp(0, 100));
     }

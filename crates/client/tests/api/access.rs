@@ -27,6 +27,13 @@ fn routes(
         ),
         (Method::GET, format!("{p}/files"), None),
         (Method::GET, format!("{p}/timeline"), None),
+        // JSON where multipart is expected: who and which project are checked first.
+        (Method::POST, format!("{p}/upload"), Some(json!({}))),
+        (
+            Method::POST,
+            "/api/client/documents/upload".into(),
+            Some(json!({})),
+        ),
         (
             Method::PUT,
             format!("{p}/status"),
@@ -149,6 +156,9 @@ async fn another_companys_objects_are_not_found() {
         let names_b = [&p, &d, &i, &n].iter().any(|id| path.contains(id.as_str()));
         if names_b {
             response.error(404, "NOT_FOUND");
+        } else if path.ends_with("/documents/upload") {
+            // Not a form: refused before anything is read.
+            response.error(415, "UNSUPPORTED_MEDIA_TYPE");
         } else if path.ends_with("/payments/new") {
             // B's invoice named in the body.
             assert!(!response.field_error("invoice_id").is_empty(), "{path}");
@@ -181,4 +191,103 @@ async fn another_companys_objects_are_not_found() {
         let list = w.get(path, &w.client_a).await.ok(200);
         assert!(list.as_array().unwrap().is_empty(), "{path}: {list}");
     }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_by_name_on_every_route() {
+    let w = world().await;
+    let before = crate::audits(&w, "upload_document").await;
+    // An id that is not a UUID.
+    for (method, path) in [
+        (Method::GET, "/api/client/projects/x"),
+        (Method::POST, "/api/client/projects/x/comment"),
+        (Method::GET, "/api/client/projects/x/files"),
+        (Method::GET, "/api/client/projects/x/timeline"),
+        (Method::PUT, "/api/client/projects/x/status"),
+        (Method::GET, "/api/client/documents/x"),
+        (Method::DELETE, "/api/client/documents/x"),
+        (Method::GET, "/api/client/documents/x/preview"),
+        (Method::GET, "/api/client/documents/x/download"),
+        (Method::POST, "/api/client/documents/x/share"),
+        (Method::GET, "/api/client/invoices/x"),
+        (Method::GET, "/api/client/invoices/x/pdf"),
+        (Method::PUT, "/api/client/notifications/x/read"),
+    ] {
+        let response = w
+            .call(method.clone(), path, Some(&w.client_a), Some(&json!({})))
+            .await;
+        assert!(
+            !response.field_error("id").is_empty(),
+            "{method} {path}: {}",
+            response.status
+        );
+    }
+    // Paging out of range, and a parameter no list knows.
+    for path in [
+        "/api/client/projects",
+        "/api/client/documents",
+        "/api/client/invoices",
+        "/api/client/payments",
+        "/api/client/transactions",
+        "/api/client/dashboard/activity",
+        "/api/client/notifications",
+        "/api/client/support/tickets",
+    ] {
+        let zero = w.get(&format!("{path}?limit=0"), &w.client_a).await;
+        assert!(!zero.field_error("limit").is_empty(), "{path}");
+        let page = w.get(&format!("{path}?page=-1"), &w.client_a).await;
+        assert!(!page.field_error("page").is_empty(), "{path}");
+    }
+    for path in [
+        "/api/client/projects?stat=1",
+        "/api/client/documents?categorie=plan",
+        "/api/client/invoices?paid=true",
+        "/api/client/payments?amount=1",
+        "/api/client/transactions?type=invoice",
+        "/api/client/notifications?read=true",
+        "/api/client/financial-summary?annee=2026",
+    ] {
+        let key = path.split('?').nth(1).unwrap().split('=').next().unwrap();
+        let unknown = w.get(path, &w.client_a).await;
+        assert!(!unknown.field_error(key).is_empty(), "{path}");
+    }
+    // Bodies that are not JSON, or not objects.
+    let project = w
+        .project(w.company_a(), "P", ProjectStatus::InProgress)
+        .await;
+    for path in [
+        format!("/api/client/projects/{project}/comment"),
+        "/api/client/payments/new".to_owned(),
+        "/api/client/support/ticket".to_owned(),
+    ] {
+        let response = w
+            .app
+            .send(
+                w.app
+                    .authed(Method::POST, &path, &w.client_a.token)
+                    .header("Content-Type", "application/json")
+                    .body("{not json"),
+            )
+            .await;
+        response.error(400, "BAD_REQUEST");
+        let list = w.post(&path, &w.client_a, &json!([1, 2])).await;
+        assert!(
+            list.status == 400 || list.status == 422,
+            "{path}: {}",
+            list.status
+        );
+    }
+    let status = w
+        .put(
+            &format!("/api/client/projects/{project}/status"),
+            &w.client_a,
+            &json!({ "status": "on_hold", "extra": 1 }),
+        )
+        .await;
+    assert!(!status.field_error("extra").is_empty());
+    // Nothing was written by any of it.
+    assert_eq!(crate::audits(&w, "upload_document").await, before);
+    assert_eq!(crate::audits(&w, "change_project_status").await, 1);
+    assert_eq!(crate::audits(&w, "create_payment").await, 0);
+    assert_eq!(crate::audits(&w, "add_project_comment").await, 0);
 }

@@ -32,6 +32,25 @@ pub async fn upload(
         .await
 }
 
+/// Files in the object store (local folder in tests).
+fn files_on_disk(w: &World) -> usize {
+    fn walk(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    walk(&w.app.config.files_dir())
+}
+
 async fn stored(w: &World) -> u64 {
     document::Entity::find().count(&w.app.db).await.unwrap()
 }
@@ -118,6 +137,7 @@ async fn bad_uploads_are_refused_and_store_nothing() {
         .await;
     json.error(415, "UNSUPPORTED_MEDIA_TYPE");
     assert_eq!(stored(&w).await, 1);
+    assert_eq!(files_on_disk(&w), 1);
     assert_eq!(audits(&w, "upload_document").await, 1);
 }
 
@@ -319,6 +339,7 @@ async fn a_company_deletes_its_own_uploads_only() {
         sha256: sea_orm::Set("0".repeat(64)),
         storage_key: sea_orm::Set("documents/none".into()),
         uploaded_by: sea_orm::Set(None),
+        uploaded_by_client: sea_orm::Set(false),
         uploader_name: sea_orm::Set(None),
         created_at: sea_orm::Set(chrono::Utc::now()),
     };

@@ -11,13 +11,14 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-/// Three invoices of company A this year (issued in January, February and March):
+/// Three invoices of company A last year (issued in January, February and March), so the
+/// figures hold whatever the date today:
 /// 1. 3 × 333.33 € at 20 % → base 999.99, VAT 200.00, total 1,199.99; due long ago (overdue).
 /// 2. 1.5 × 450.00 € at 10 % + 1 × 100.00 € at 20 % → bases 675.00 / 100.00, VAT 67.50 + 20.00,
 ///    total 862.50; due in the future.
 /// 3. 1 × 0.05 € at 5.5 % → VAT 0.00 (0.275 cents), total 0.05; due in the future.
 async fn three_invoices(w: &World) -> Vec<entity::invoice::Model> {
-    let year = w.today().year();
+    let year = w.today().year() - 1;
     let later = w.today() + Days::new(60);
     vec![
         w.invoice(
@@ -51,7 +52,7 @@ async fn three_invoices(w: &World) -> Vec<entity::invoice::Model> {
 async fn invoices_show_their_lines_and_vat_per_rate() {
     let w = world().await;
     let inv = three_invoices(&w).await;
-    let year = w.today().year();
+    let year = w.today().year() - 1;
     assert_eq!(inv[0].number, format!("FAC-{year}-0001"));
     assert_eq!(inv[2].number, format!("FAC-{year}-0003"));
     assert_eq!(
@@ -338,7 +339,7 @@ async fn balance_ledger_and_summary_add_up() {
         .await
         .ok(200);
     assert_eq!(payments_only.as_array().unwrap().len(), 1);
-    let year = w.today().year();
+    let year = w.today().year() - 1;
     let summary = w
         .get(
             &format!("/api/client/financial-summary?year={year}"),
@@ -347,7 +348,6 @@ async fn balance_ledger_and_summary_add_up() {
         .await
         .ok(200);
     assert_eq!(summary["invoiced_cents"], 206_254);
-    assert_eq!(summary["paid_cents"], 20_000);
     assert_eq!(summary["outstanding_cents"], 186_254);
     assert_eq!(summary["invoices"], 3);
     let months = summary["months"].as_array().unwrap();
@@ -355,16 +355,19 @@ async fn balance_ledger_and_summary_add_up() {
     assert_eq!(months[0]["invoiced_cents"], 119_999);
     assert_eq!(months[1]["invoiced_cents"], 86_250);
     assert_eq!(months[2]["invoiced_cents"], 5);
-    let this_month = usize::try_from(w.today().month0()).unwrap();
-    assert_eq!(months[this_month]["paid_cents"], 20_000);
-    let empty = w
+    // The payment was confirmed today: it counts this year, in this month.
+    assert_eq!(summary["paid_cents"], 0);
+    let this_year = w
         .get(
-            &format!("/api/client/financial-summary?year={}", year - 1),
+            &format!("/api/client/financial-summary?year={}", year + 1),
             &w.client_a,
         )
         .await
         .ok(200);
-    assert_eq!(empty["invoiced_cents"], 0);
+    assert_eq!(this_year["invoiced_cents"], 0);
+    assert_eq!(this_year["paid_cents"], 20_000);
+    let this_month = usize::try_from(w.today().month0()).unwrap();
+    assert_eq!(this_year["months"][this_month]["paid_cents"], 20_000);
     assert!(
         !w.get("/api/client/financial-summary?year=1999", &w.client_a)
             .await
@@ -394,4 +397,49 @@ async fn invoice_numbers_have_no_gaps_under_parallel_issuing() {
     let mut numbers: Vec<i32> = issued.iter().map(|i| i.sequence).collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn parallel_announcements_never_exceed_what_is_left() {
+    let w = world().await;
+    let today = w.today();
+    // 750.00 + 20 % = 900.00.
+    let invoice = w
+        .invoice(
+            w.company_a(),
+            today,
+            today,
+            vec![line("Travaux", 1000, 75_000, 2000)],
+        )
+        .await;
+    assert_eq!(invoice.total_cents, 90_000);
+    let attempts = (0..6).map(|i| {
+        let request = w
+            .app
+            .authed(Method::POST, "/api/client/payments/new", &w.client_a.token)
+            .header("Idempotency-Key", format!("parallel-{i}"))
+            .json(&json!({ "invoice_id": invoice.id, "amount_cents": 40_000, "method": "card" }));
+        w.app.send(request)
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let accepted = responses.iter().filter(|r| r.status == 201).count();
+    for r in responses.iter().filter(|r| r.status != 201) {
+        assert!(!r.field_error("amount_cents").is_empty(), "{}", r.status);
+    }
+    // Two of 400.00 fit in 900.00; a third would not.
+    assert_eq!(accepted, 2);
+    // Confirming one payment twice at once counts it once.
+    let payments = w.get("/api/client/payments", &w.client_a).await.ok(200);
+    let id: uuid::Uuid = payments[0]["id"].as_str().unwrap().parse().unwrap();
+    let staff = shared::audit::Actor::system();
+    let confirms =
+        (0..4).map(|_| client::payments::service::confirm(&w.app.db, &w.state, &staff, id));
+    let results = futures_util::future::join_all(confirms).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    let detail = w
+        .get(&format!("/api/client/invoices/{}", invoice.id), &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(detail["paid_cents"], 40_000);
+    assert_eq!(detail["status"], "partially_paid");
 }

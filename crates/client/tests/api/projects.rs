@@ -66,10 +66,16 @@ async fn the_list_filters_searches_sorts_and_pages() {
         .ok(200);
     assert_eq!(found.as_array().unwrap().len(), 1);
     let percent = w
-        .get("/api/client/projects?search=100%25", &w.client_a)
+        .get("/api/client/projects?search=%25", &w.client_a)
         .await
         .ok(200);
+    // A literal `%`: as a wildcard it would match all three.
     assert_eq!(percent.as_array().unwrap().len(), 1);
+    let underscore = w
+        .get("/api/client/projects?search=_", &w.client_a)
+        .await
+        .ok(200);
+    assert!(underscore.as_array().unwrap().is_empty());
     let today = w.today();
     let range = w
         .get(
@@ -79,6 +85,36 @@ async fn the_list_filters_searches_sorts_and_pages() {
         .await
         .ok(200);
     assert_eq!(range.as_array().unwrap().len(), 3);
+    let tomorrow = today + chrono::Days::new(1);
+    let later = w
+        .get(
+            &format!("/api/client/projects?date_from={tomorrow}"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert!(later.as_array().unwrap().is_empty());
+    let before = w
+        .get("/api/client/projects?date_to=2001-01-01", &w.client_a)
+        .await
+        .ok(200);
+    assert!(before.as_array().unwrap().is_empty());
+    // Days far outside any project's life are refused by name, not by the database.
+    for query in [
+        "date_to=%2B262142-12-31",
+        "date_from=0001-01-01",
+        "date_to=2999-01-01",
+    ] {
+        let refused = w
+            .get(&format!("/api/client/projects?{query}"), &w.client_a)
+            .await;
+        let field = query.split('=').next().unwrap();
+        assert!(
+            !refused.field_error(field).is_empty(),
+            "{query}: {}",
+            refused.status
+        );
+    }
     // Bad input names the field.
     assert!(
         !w.get("/api/client/projects?status=done", &w.client_a)
@@ -319,6 +355,23 @@ async fn comments_files_and_milestones_make_the_timeline_in_order() {
         detail["recent_comments"][0]["content"],
         "Où en est la dalle ?"
     );
+    // Deleting the file is on the timeline too.
+    let photo = files[0]["id"].as_str().unwrap();
+    w.call(
+        Method::DELETE,
+        &format!("/api/client/documents/{photo}"),
+        Some(&w.client_a),
+        None,
+    )
+    .await
+    .assert_status(204);
+    let timeline = w
+        .get(&format!("{base}/timeline"), &w.client_a)
+        .await
+        .ok(200);
+    let last = timeline.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "file_deleted");
+    assert_eq!(last["detail"]["name"], "photo.png");
     // The project's upload refuses a project id of its own choosing.
     let extra = file("x.txt", "text/plain", b"x".to_vec()).text("project_id", p.to_string());
     assert!(

@@ -149,7 +149,7 @@ async fn a_password_protected_link_asks_for_it() {
 #[tokio::test]
 async fn share_links_spend_the_strict_budget() {
     let app = test_support::spawn_app_with(
-        test_support::TestOptions::default().env("RATE_LIMIT_AUTH", "3/min,burst=3"),
+        test_support::TestOptions::default().env("RATE_LIMIT_PUBLIC", "3/min,burst=3"),
     )
     .await;
     let link = format!("{}/{}", client::SHARE_PREFIX, "y".repeat(43));
@@ -157,6 +157,13 @@ async fn share_links_spend_the_strict_budget() {
         app.get(&link).await.error(404, "NOT_FOUND");
     }
     app.get(&link).await.error(429, "RATE_LIMITED");
-    // Other public routes keep their own budget.
+    // Login keeps its own budget: opening shared files never locks an office out.
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            &serde_json::json!({ "email": "nobody@example.test", "password": "Wrong-Password-1" }),
+        )
+        .await;
+    login.error(401, "UNAUTHENTICATED");
     app.get("/health").await.assert_status(200);
 }
