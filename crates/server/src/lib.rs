@@ -253,9 +253,20 @@ impl Application {
         for (kind, handler) in &extensions.jobs {
             registry.register(kind.clone(), Arc::clone(handler));
         }
+        // Background work has its own small pool, opened here on the main runtime. On
+        // PostgreSQL a connection belongs to the runtime that opened it: one opened by an HTTP
+        // worker dies with that worker when the server stops, and the runner, which hands its
+        // jobs back after the server has stopped, must not depend on it.
+        let background_db = shared::db::connect_url(
+            &config.database_url,
+            u32::try_from(config.job_workers)
+                .unwrap_or(8)
+                .saturating_add(2),
+        )
+        .await?;
         let runner = (config.job_workers > 0).then(|| {
             JobRunner::new(
-                db.clone(),
+                background_db.clone(),
                 registry,
                 RunnerConfig {
                     concurrency: config.job_workers,
@@ -267,7 +278,7 @@ impl Application {
             )
             .start()
         });
-        spawn_maintenance(db.clone());
+        spawn_maintenance(background_db.clone());
 
         let doc = document(&extensions.routes);
         let route_table = web::Data::new(RouteTable::from_openapi(&doc));
