@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
+
 mod m20261121_000001_create_audit_log;
 mod m20261121_000002_create_idempotency_keys;
 mod m20261121_000003_create_jobs;

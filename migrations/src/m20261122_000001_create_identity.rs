@@ -1,6 +1,7 @@
 //! Identity: companies, users, sessions and their refresh tokens, e-mailed single-use tokens,
 //! 2FA recovery codes and challenges, personal access tokens.
 
+use crate::helpers::index;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer_null, binary_null, boolean, integer, pk_uuid, string, string_len, string_null,
@@ -203,24 +204,6 @@ fn user_fk<T: IntoIden + 'static>(
         .to(Users::Table, Users::Id)
         .on_delete(ForeignKeyAction::Cascade)
         .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden + 'static,
-    columns: Vec<DynIden>,
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(column);
-    }
-    if unique {
-        index.unique();
-    }
-    manager.create_index(index.to_owned()).await
 }
 
 #[async_trait::async_trait]

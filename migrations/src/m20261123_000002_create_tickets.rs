@@ -2,6 +2,7 @@
 //! numbering counters, messages, attachments, history and exports, plus full-text search
 //! (FTS5 on SQLite, `tsvector` with unaccented French stemming on PostgreSQL).
 
+use crate::helpers::{fk, iden, index};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer_null, boolean, date_null, double_null, integer, integer_null, json_binary, pk_uuid,
@@ -157,42 +158,6 @@ enum TicketExports {
     RowCount,
     ExpiresAt,
     CreatedAt,
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden + 'static, impl IntoIden + 'static),
-    to: (impl IntoIden + 'static, impl IntoIden + 'static),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden + 'static,
-    columns: Vec<DynIden>,
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for column in columns {
-        statement.col(column);
-    }
-    if unique {
-        statement.unique();
-    }
-    manager.create_index(statement.to_owned()).await
-}
-
-fn iden(i: impl IntoIden) -> DynIden {
-    i.into_iden()
 }
 
 /// SQLite: one FTS5 row per ticket (rowid = annee * 10^9 + sequence, stable across VACUUM),

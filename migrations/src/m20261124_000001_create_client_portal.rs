@@ -2,6 +2,7 @@
 //! documents with share links, invoices with lines and gapless yearly numbers, payments, and
 //! in-app notifications.
 
+use crate::helpers::{fk, iden, index};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer, big_integer_null, boolean, date, date_null, integer, pk_uuid, string, string_len,
@@ -182,42 +183,6 @@ enum Notifications {
     Link,
     ReadAt,
     CreatedAt,
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden + 'static, impl IntoIden + 'static),
-    to: (impl IntoIden + 'static, impl IntoIden + 'static),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden + 'static,
-    columns: Vec<DynIden>,
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for column in columns {
-        statement.col(column);
-    }
-    if unique {
-        statement.unique();
-    }
-    manager.create_index(statement.to_owned()).await
-}
-
-fn iden(i: impl IntoIden) -> DynIden {
-    i.into_iden()
 }
 
 #[async_trait::async_trait]

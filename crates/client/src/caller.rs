@@ -5,8 +5,8 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use entity::{Role, user};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use entity::Role;
+use sea_orm::{ConnectionTrait, DbErr};
 use shared::AppError;
 use shared::audit::Actor;
 use shared::request::RequestContext;
@@ -62,10 +62,7 @@ impl ClientUser {
     /// # Errors
     /// Database errors.
     pub async fn name(&self, db: &impl ConnectionTrait) -> Result<String, DbErr> {
-        Ok(user::Entity::find_by_id(self.user_id)
-            .one(db)
-            .await?
-            .map_or_else(|| "Utilisateur supprimé".to_owned(), |u| u.full_name))
+        Ok(tickets::history::Author::user(db, self.user_id).await?.name)
     }
 }
 

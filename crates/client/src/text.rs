@@ -1,7 +1,7 @@
 //! Small helpers the portal's modules share: required text, case-insensitive search
 //! conditions, money formatting.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use shared::AppError;
@@ -101,6 +101,18 @@ pub fn check_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(),
         return Err(AppError::invalid("date_to", "must not be before date_from"));
     }
     Ok(())
+}
+
+/// Midnight UTC of a day.
+#[must_use]
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// Midnight UTC after a day (days are checked to lie in [`YEARS`] by [`check_range`]).
+#[must_use]
+pub fn day_end(day: NaiveDate) -> DateTime<Utc> {
+    day_start(day.checked_add_days(chrono::Days::new(1)).unwrap_or(day))
 }
 
 /// A 404 for a row named in the body or query becomes a 422 naming that field; other errors

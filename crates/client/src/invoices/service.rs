@@ -63,6 +63,20 @@ pub struct Totals {
     pub total: i64,
 }
 
+/// `(rate, base, vat)` by rate, from each line's `(rate, base)`: VAT is computed once per rate
+/// on the summed base of that rate.
+#[must_use]
+pub fn vat_by_rate(lines: impl IntoIterator<Item = (i32, i64)>) -> Vec<(i32, i64, i64)> {
+    let mut bases: BTreeMap<i32, i64> = BTreeMap::new();
+    for (rate, base) in lines {
+        *bases.entry(rate).or_default() += base;
+    }
+    bases
+        .into_iter()
+        .map(|(rate, base)| (rate, base, mul_div_round(base, i64::from(rate), 10_000)))
+        .collect()
+}
+
 #[must_use]
 pub fn totals(lines: &[NewLine]) -> Totals {
     let line_amounts: Vec<(i64, i64)> = lines
@@ -72,14 +86,12 @@ pub fn totals(lines: &[NewLine]) -> Totals {
             (base, mul_div_round(base, i64::from(l.vat_rate_bp), 10_000))
         })
         .collect();
-    let mut bases: BTreeMap<i32, i64> = BTreeMap::new();
-    for (line, (base, _)) in lines.iter().zip(&line_amounts) {
-        *bases.entry(line.vat_rate_bp).or_default() += base;
-    }
-    let by_rate: Vec<(i32, i64, i64)> = bases
-        .into_iter()
-        .map(|(rate, base)| (rate, base, mul_div_round(base, i64::from(rate), 10_000)))
-        .collect();
+    let by_rate = vat_by_rate(
+        lines
+            .iter()
+            .zip(&line_amounts)
+            .map(|(line, (base, _))| (line.vat_rate_bp, *base)),
+    );
     let subtotal: i64 = by_rate.iter().map(|(_, b, _)| b).sum();
     let vat: i64 = by_rate.iter().map(|(_, _, v)| v).sum();
     Totals {
@@ -413,17 +425,13 @@ pub async fn detail(
         .order_by_asc(invoice_line::Column::Position)
         .all(db)
         .await?;
-    let mut by_rate: BTreeMap<i32, i64> = BTreeMap::new();
-    for line in &lines {
-        *by_rate.entry(line.vat_rate_bp).or_default() += line.total_ht_cents;
-    }
-    let vat_breakdown = by_rate
+    let vat_breakdown = vat_by_rate(lines.iter().map(|l| (l.vat_rate_bp, l.total_ht_cents)))
         .into_iter()
-        .map(|(rate, base)| VatLine {
+        .map(|(rate, base, vat)| VatLine {
             rate: rate_percent(rate),
             rate_bp: rate,
             base_cents: base,
-            vat_cents: mul_div_round(base, i64::from(rate), 10_000),
+            vat_cents: vat,
         })
         .collect();
     let payment_rows = payment::Entity::find()

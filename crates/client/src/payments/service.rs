@@ -59,10 +59,10 @@ pub async fn list(
     }
     text::check_range(filters.date_from, filters.date_to)?;
     if let Some(from) = filters.date_from {
-        query = query.filter(payment::Column::CreatedAt.gte(day_start(from)));
+        query = query.filter(payment::Column::CreatedAt.gte(text::day_start(from)));
     }
     if let Some(to) = filters.date_to {
-        query = query.filter(payment::Column::CreatedAt.lt(day_end(to)));
+        query = query.filter(payment::Column::CreatedAt.lt(text::day_end(to)));
     }
     let order: sea_orm::Order = sort.order.into();
     let column = match sort.field {
@@ -93,8 +93,6 @@ pub async fn list(
         view(p, &number, state)
     }))
 }
-
-use crate::projects::service::{day_end, day_start};
 
 /// Announce a payment against one of the company's open invoices.
 ///

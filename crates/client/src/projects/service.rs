@@ -129,10 +129,10 @@ pub async fn list(
     }
     text::check_range(filters.date_from, filters.date_to)?;
     if let Some(from) = filters.date_from {
-        query = query.filter(project::Column::CreatedAt.gte(day_start(from)));
+        query = query.filter(project::Column::CreatedAt.gte(text::day_start(from)));
     }
     if let Some(to) = filters.date_to {
-        query = query.filter(project::Column::CreatedAt.lt(day_end(to)));
+        query = query.filter(project::Column::CreatedAt.lt(text::day_end(to)));
     }
     if let Some(term) = filters
         .search
@@ -158,18 +158,6 @@ pub async fn list(
         .order_by_with_nulls(column, order.clone(), NullOrdering::Last)
         .order_by(project::Column::Id, order);
     Ok(fetch_page(db, query, page).await?.map(|p| view(p, today)))
-}
-
-/// Midnight UTC after a day (days are checked to lie in [`text::check_range`]'s years).
-#[must_use]
-pub fn day_end(day: NaiveDate) -> DateTime<Utc> {
-    day_start(day.checked_add_days(chrono::Days::new(1)).unwrap_or(day))
-}
-
-/// Midnight UTC of a day.
-#[must_use]
-pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// What a client may move a project to from `from` (and from where a hold resumes).
