@@ -13,6 +13,7 @@ mod m20261122_000002_create_outbox_emails;
 mod m20261123_000001_add_job_unique_key;
 mod m20261123_000002_create_tickets;
 mod m20261124_000001_create_client_portal;
+mod m20261125_000001_create_planning;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_add_job_unique_key::Migration),
             Box::new(m20261123_000002_create_tickets::Migration),
             Box::new(m20261124_000001_create_client_portal::Migration),
+            Box::new(m20261125_000001_create_planning::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ pub mod job_log;
 pub mod notification;
 pub mod outbox_email;
 pub mod payment;
+pub mod planning;
 pub mod project;
 pub mod project_comment;
 pub mod project_event;
