@@ -123,6 +123,9 @@ fn to_hours(minutes: i64) -> f64 {
     round2(minutes as f64 / 60.0)
 }
 
+/// A `[start, end)` range of instants.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// The plan.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -133,7 +136,7 @@ pub struct Plan {
     collaborators: HashMap<Uuid, Collaborator>,
     shifts: HashMap<Uuid, Shift>,
     leaves: HashMap<Uuid, Vec<Leave>>,
-    availability: HashMap<Uuid, Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    availability: HashMap<Uuid, Vec<Span>>,
     holidays: Vec<Holiday>,
     /// Active (proposed or confirmed) assignees of each shift.
     on_shift: HashMap<Uuid, Vec<Uuid>>,
@@ -745,12 +748,8 @@ impl Plan {
 }
 
 /// Minutes of `[start, end)` that no window covers.
-fn uncovered_minutes(
-    windows: &[(DateTime<Utc>, DateTime<Utc>)],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> i64 {
-    let mut parts: Vec<(DateTime<Utc>, DateTime<Utc>)> = windows
+fn uncovered_minutes(windows: &[Span], start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+    let mut parts: Vec<Span> = windows
         .iter()
         .filter(|(s, e)| *s < end && start < *e)
         .map(|(s, e)| ((*s).max(start), (*e).min(end)))

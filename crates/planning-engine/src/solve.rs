@@ -231,6 +231,12 @@ pub fn solve(
             let mut improved = 0;
             let mut current: Vec<(Uuid, Uuid)> = proposed.iter().copied().collect();
             current.sort();
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+            let busy_line = {
+                let used: Vec<i64> = hours.values().copied().filter(|m| *m > 0).collect();
+                let mean = used.iter().sum::<i64>() as f64 / used.len().max(1) as f64;
+                (mean * 1.1) as i64
+            };
             for (shift_id, old) in current {
                 if Instant::now() > deadline {
                     stopped = true;
@@ -240,8 +246,14 @@ pub fn solve(
                 else {
                     continue;
                 };
-                let old_soft_before = user_soft(plan, old);
                 let old_hours = hours.get(&old).copied().unwrap_or(0);
+                // Worth a try: the seat carries warnings, or its holder works well above the
+                // mean (hours to even out).
+                let own_soft = count(&plan.check_assignment(shift_id, old)).1;
+                if own_soft == 0 && old_hours <= busy_line {
+                    continue;
+                }
+                let old_soft_before = user_soft(plan, old);
                 plan.unassign(shift_id, old);
                 let old_soft_after = user_soft(plan, old);
                 let mut best: Option<(i64, i64, Uuid)> = None;
@@ -249,19 +261,23 @@ pub fn solve(
                     if user == old || plan.assignees(shift_id).contains(&user) {
                         continue;
                     }
+                    let user_hours = hours.get(&user).copied().unwrap_or(0);
+                    // Without warnings to remove, only a less busy person helps.
+                    if own_soft == 0 && user_hours + worked >= old_hours {
+                        continue;
+                    }
                     let before = user_soft(plan, user);
                     if !plan.assign(shift_id, user) {
                         continue;
                     }
                     let (hard, _) = count(&plan.check_assignment(shift_id, user));
-                    let after = user_soft(plan, user);
+                    let after = if hard == 0 { user_soft(plan, user) } else { 0 };
                     plan.unassign(shift_id, user);
                     if hard > 0 {
                         continue;
                     }
                     let delta = i64::try_from(after + old_soft_after).unwrap_or(i64::MAX)
                         - i64::try_from(before + old_soft_before).unwrap_or(i64::MAX);
-                    let user_hours = hours.get(&user).copied().unwrap_or(0);
                     // Same soft count: only move towards the less busy.
                     let better = delta < 0 || (delta == 0 && user_hours + worked < old_hours);
                     if better {

@@ -50,7 +50,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(metrics::prometheus_metrics)
         .configure(auth::routes)
         .configure(tickets::routes)
-        .configure(client::routes);
+        .configure(client::routes)
+        .configure(planning::routes);
 }
 
 /// Job handlers of the product.
@@ -59,6 +60,7 @@ pub fn job_registry(
     config: &Config,
     mailer: &Arc<Mailer>,
     tickets_state: &Arc<tickets::TicketsState>,
+    planning_state: &Arc<planning::PlanningState>,
 ) -> JobRegistry {
     let mut registry = JobRegistry::new();
     registry.register(shared::mailer::SEND_JOB, mailer.job());
@@ -66,6 +68,7 @@ pub fn job_registry(
         registry.register(kind, handler);
     }
     tickets::register_jobs(&mut registry, tickets_state, config.sla_scan_interval);
+    planning::register_jobs(&mut registry, planning_state);
     registry
 }
 
@@ -249,7 +252,11 @@ impl Application {
         );
         let client_state =
             client::ClientState::from_config(&config, clock.clone(), storage.clone());
-        let mut registry = job_registry(&config, &mailer, &tickets_state);
+        let planning_state = Arc::new(
+            planning::PlanningState::from_config(&config, clock.clone())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
+        let mut registry = job_registry(&config, &mailer, &tickets_state, &planning_state);
         for (kind, handler) in &extensions.jobs {
             registry.register(kind.clone(), Arc::clone(handler));
         }
@@ -294,6 +301,7 @@ impl Application {
         let auth_data = web::Data::new(auth_state);
         let tickets_data = web::Data::from(Arc::clone(&tickets_state));
         let client_data = web::Data::new(client_state);
+        let planning_data = web::Data::from(Arc::clone(&planning_state));
         let clock_data = web::Data::new(clock);
         let extra_routes = extensions.routes.clone();
         let trusted = config.trusted_proxies.clone();
@@ -332,6 +340,7 @@ impl Application {
                 .app_data(auth_data.clone())
                 .app_data(tickets_data.clone())
                 .app_data(client_data.clone())
+                .app_data(planning_data.clone())
                 .app_data(clock_data.clone())
                 .app_data(readiness.clone())
                 .app_data(route_table.clone())

@@ -32,6 +32,9 @@ messages, attachments, search, statistics, exports, bulk actions and a live WebS
         (name = "client", description = "Client portal: the company's projects, documents, invoices, payments, \
 balance, dashboard, notifications and support tickets (client accounts only)"),
         (name = "shares", description = "Public links to shared documents (no login; expiring; optional password)"),
+        (name = "planning", description = "Planning PRO: shift templates, shifts, assignments, availability, leaves, rules, \
+conflict preview with fix suggestions, publishing and auto-assign. Planners are superadmins; collaborators \
+(prestataires) read their own shifts, assignments and availability and declare availability"),
     )
 )]
 pub struct ApiDoc;

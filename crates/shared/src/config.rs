@@ -154,6 +154,8 @@ pub struct Config {
     pub download_link_ttl: Duration,
     /// ISO 4217 code of amounts entered without one.
     pub default_currency: String,
+    /// IANA time zone of sites whose planning settings name none (`PLANNING_TIMEZONE`).
+    pub planning_timezone: String,
     /// How often an open WebSocket checks that its credential still holds.
     pub ws_recheck_interval: Duration,
     /// Who issues the invoices (`SELLER_*`).
@@ -655,6 +657,8 @@ impl Config {
             }
         }
         let default_currency = get("DEFAULT_CURRENCY").unwrap_or_else(|| "EUR".to_owned());
+        let planning_timezone =
+            get("PLANNING_TIMEZONE").unwrap_or_else(|| "Europe/Paris".to_owned());
         if !(default_currency.len() == 3
             && default_currency.bytes().all(|b| b.is_ascii_uppercase()))
         {
@@ -732,6 +736,7 @@ impl Config {
             export_ttl: Duration::from_secs(export_ttl_h * 3600),
             download_link_ttl: Duration::from_secs(download_link_min * 60),
             default_currency,
+            planning_timezone,
             ws_recheck_interval: Duration::from_secs(ws_recheck_s),
             seller: Seller {
                 name: get("SELLER_NAME").unwrap_or_else(|| "Presta SAS".to_owned()),

@@ -63,6 +63,19 @@ pub async fn notify_company(
         query = query.filter(user::Column::Id.ne(except));
     }
     let users: Vec<Uuid> = query.into_tuple().all(db).await?;
+    notify_users(db, &users, notice, now).await
+}
+
+/// Notify these users, inside the caller's transaction. Returns how many were notified.
+///
+/// # Errors
+/// Database errors.
+pub async fn notify_users(
+    db: &impl ConnectionTrait,
+    users: &[Uuid],
+    notice: &Notice,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
     if users.is_empty() {
         return Ok(0);
     }

@@ -1,0 +1,330 @@
+//! Reading the plan from the database into the engine's [`Plan`]: the rules' settings, the
+//! sites' time zones and capacities, teams, roles, collaborators (active prestataire users with
+//! their planning profile), and the shifts, assignments, leaves, availability and holidays
+//! around the period a change touches.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use entity::planning::{
+    AssignmentStatus, ShiftStatus, assignment, availability, collaborator, holiday, job_role,
+    leave, rule, shift, site, team,
+};
+use entity::{Role, chantier, user};
+use planning_engine::{
+    Collaborator, Holiday, JobRole, Leave, Plan, Rule, RuleSet, RuleSetting, Severity, Shift, Site,
+    Team,
+};
+use sea_orm::sea_query::{Condition, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Shifts this far before and after the period are loaded: monthly caps and rest need them.
+pub const MARGIN_DAYS: i64 = 35;
+
+/// Ids in a JSON array (others ignored).
+#[must_use]
+pub fn uuids(value: &Value) -> Vec<Uuid> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The rules as configured (defaults for rules never changed).
+///
+/// # Errors
+/// Database errors.
+pub async fn rules(db: &impl ConnectionTrait) -> Result<RuleSet, DbErr> {
+    let mut set = RuleSet::default();
+    for row in rule::Entity::find().all(db).await? {
+        let Some(code) = Rule::parse(&row.code) else {
+            continue;
+        };
+        set.set(RuleSetting {
+            rule: code,
+            enabled: row.enabled,
+            severity: Severity::parse(&row.severity).unwrap_or(code.default_severity()),
+            params: match row.params {
+                Value::Object(map) => map,
+                _ => code.default_params(),
+            },
+        });
+    }
+    Ok(set)
+}
+
+/// Time zones of sites: the planning setting, else `default`; sites that are not chantiers are
+/// left out.
+///
+/// # Errors
+/// Database errors.
+pub async fn site_zones(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    default: Tz,
+) -> Result<HashMap<Uuid, (Tz, Option<site::Model>)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let existing: Vec<Uuid> = chantier::Entity::find()
+        .select_only()
+        .column(chantier::Column::Id)
+        .filter(chantier::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let settings: HashMap<Uuid, site::Model> = site::Entity::find()
+        .filter(site::Column::ChantierId.is_in(existing.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.chantier_id, s))
+        .collect();
+    Ok(existing
+        .into_iter()
+        .map(|id| {
+            let setting = settings.get(&id).cloned();
+            let tz = setting
+                .as_ref()
+                .and_then(|s| s.timezone.parse::<Tz>().ok())
+                .unwrap_or(default);
+            (id, (tz, setting))
+        })
+        .collect())
+}
+
+/// The time zone of one site (`None`: no such chantier).
+///
+/// # Errors
+/// Database errors.
+pub async fn site_zone(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    default: Tz,
+) -> Result<Option<Tz>, DbErr> {
+    Ok(site_zones(db, &[id], default)
+        .await?
+        .get(&id)
+        .map(|(tz, _)| *tz))
+}
+
+/// What part of the plan to load.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub sites: Vec<Uuid>,
+    pub teams: Vec<Uuid>,
+    pub users: Vec<Uuid>,
+    /// Every collaborator's shifts (auto-assign).
+    pub all_users: bool,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Scope {
+    #[must_use]
+    pub fn around(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        Self {
+            from: Some(from),
+            to: Some(to),
+            ..Self::default()
+        }
+    }
+}
+
+fn engine_shift(s: &shift::Model) -> Shift {
+    Shift {
+        id: s.id,
+        site_id: s.site_id,
+        job_role_id: s.job_role_id,
+        team_id: s.team_id,
+        start: s.starts_at,
+        end: s.ends_at,
+        local_date: s.local_date,
+        break_minutes: s.break_minutes,
+        headcount: s.headcount,
+    }
+}
+
+/// A stored shift as the engine sees it.
+#[must_use]
+pub fn to_engine(s: &shift::Model) -> Shift {
+    engine_shift(s)
+}
+
+/// The plan around `scope`: every collaborator, role and team; the shifts (not cancelled) of
+/// the scope's sites, teams and collaborators within [`MARGIN_DAYS`] of the period, their
+/// active assignments; leaves, availability and holidays of that window.
+///
+/// # Errors
+/// Database errors.
+#[allow(clippy::too_many_lines)]
+pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> Result<Plan, DbErr> {
+    let now = Utc::now();
+    let from = scope.from.unwrap_or(now) - Duration::days(MARGIN_DAYS);
+    let to = scope.to.unwrap_or(now) + Duration::days(MARGIN_DAYS);
+    let mut plan = Plan::new(rules(db).await?);
+
+    for t in team::Entity::find().all(db).await? {
+        plan.add_team(Team {
+            id: t.id,
+            capacity_hard: t.capacity_hard,
+            capacity_soft: t.capacity_soft,
+        });
+    }
+    for r in job_role::Entity::find().all(db).await? {
+        plan.add_role(JobRole {
+            id: r.id,
+            required_skills: uuids(&r.required_skills),
+        });
+    }
+    let people: Vec<Uuid> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Role.eq(Role::Prestataire))
+        .filter(user::Column::IsActive.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let profiles: HashMap<Uuid, collaborator::Model> = collaborator::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.user_id, c))
+        .collect();
+    for id in &people {
+        let profile = profiles.get(id);
+        plan.add_collaborator(Collaborator {
+            id: *id,
+            team_id: profile.and_then(|p| p.team_id),
+            skills: profile
+                .map(|p| uuids(&p.skills).into_iter().collect())
+                .unwrap_or_default(),
+            max_hours_day: profile.and_then(|p| p.max_hours_day),
+            max_hours_week: profile.and_then(|p| p.max_hours_week),
+            max_hours_month: profile.and_then(|p| p.max_hours_month),
+        });
+    }
+
+    let mut which = Condition::any();
+    if !scope.sites.is_empty() {
+        which = which.add(shift::Column::SiteId.is_in(scope.sites.clone()));
+    }
+    if !scope.teams.is_empty() {
+        which = which.add(shift::Column::TeamId.is_in(scope.teams.clone()));
+    }
+    if scope.all_users {
+        which = which.add(
+            shift::Column::Id.in_subquery(
+                Query::select()
+                    .column(assignment::Column::ShiftId)
+                    .from(assignment::Entity)
+                    .and_where(
+                        assignment::Column::Status
+                            .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
+                    )
+                    .to_owned(),
+            ),
+        );
+    } else if !scope.users.is_empty() {
+        which = which.add(
+            shift::Column::Id.in_subquery(
+                Query::select()
+                    .column(assignment::Column::ShiftId)
+                    .from(assignment::Entity)
+                    .and_where(assignment::Column::UserId.is_in(scope.users.clone()))
+                    .and_where(
+                        assignment::Column::Status
+                            .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    let shifts: Vec<shift::Model> = if which.is_empty() {
+        Vec::new()
+    } else {
+        shift::Entity::find()
+            .filter(shift::Column::Status.ne(ShiftStatus::Cancelled))
+            .filter(shift::Column::StartsAt.lt(to))
+            .filter(shift::Column::EndsAt.gt(from))
+            .filter(which)
+            .all(db)
+            .await?
+    };
+
+    let mut site_ids: HashSet<Uuid> = scope.sites.iter().copied().collect();
+    site_ids.extend(shifts.iter().map(|s| s.site_id));
+    let site_ids: Vec<Uuid> = site_ids.into_iter().collect();
+    for (id, (tz, setting)) in site_zones(db, &site_ids, default_tz).await? {
+        plan.add_site(Site {
+            id,
+            tz,
+            capacity_hard: setting.as_ref().and_then(|s| s.capacity_hard),
+            capacity_soft: setting.as_ref().and_then(|s| s.capacity_soft),
+        });
+    }
+    let shift_ids: Vec<Uuid> = shifts.iter().map(|s| s.id).collect();
+    for s in &shifts {
+        plan.put_shift(engine_shift(s));
+    }
+    for chunk in shift_ids.chunks(5_000) {
+        let rows: Vec<(Uuid, Uuid)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::ShiftId)
+            .column(assignment::Column::UserId)
+            .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
+            .filter(
+                assignment::Column::Status
+                    .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (shift_id, user_id) in rows {
+            plan.assign(shift_id, user_id);
+        }
+    }
+
+    for l in leave::Entity::find()
+        .filter(leave::Column::StartsAt.lt(to))
+        .filter(leave::Column::EndsAt.gt(from))
+        .all(db)
+        .await?
+    {
+        plan.add_leave(Leave {
+            user_id: l.user_id,
+            start: l.starts_at,
+            end: l.ends_at,
+            kind: l.kind,
+        });
+    }
+    for a in availability::Entity::find()
+        .filter(availability::Column::StartsAt.lt(to))
+        .filter(availability::Column::EndsAt.gt(from))
+        .all(db)
+        .await?
+    {
+        plan.add_availability(a.user_id, a.starts_at, a.ends_at);
+    }
+    for h in holiday::Entity::find()
+        .filter(holiday::Column::Date.gte(from.date_naive() - Duration::days(1)))
+        .filter(holiday::Column::Date.lte(to.date_naive() + Duration::days(1)))
+        .all(db)
+        .await?
+    {
+        plan.add_holiday(Holiday {
+            site_id: h.site_id,
+            date: h.date,
+            name: h.name,
+        });
+    }
+    Ok(plan)
+}

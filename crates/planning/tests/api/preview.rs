@@ -1,0 +1,100 @@
+//! Conflict preview: the same engine, ranked fixes, nothing written.
+
+use serde_json::json;
+
+use crate::{BASE, world};
+
+#[tokio::test]
+async fn a_preview_finds_conflicts_suggests_fixes_and_changes_nothing() {
+    let w = world().await;
+    let a = w.shift("2027-03-01", "08:00", "12:00", json!({})).await;
+    w.assign(&a, &w.alice).await;
+    let shifts = w.shift_count().await;
+    let assignments = w.assignment_count().await;
+    let audit = w.audit("create_shift").await.len();
+
+    // A new shift overlapping Alice's, with Alice and Carl on it.
+    let preview = w
+        .post(
+            &format!("{BASE}/conflicts/preview"),
+            &w.planner,
+            &json!({
+                "shift": { "site_id": w.site, "job_role_id": w.role, "date": "2027-03-01", "start_time": "10:00", "end_time": "14:00", "headcount": 2 },
+                "collaborator_ids": [w.alice.id, w.carl.id]
+            }),
+        )
+        .await
+        .ok(200);
+    assert_eq!(preview["can_save"], false);
+    let conflicts = preview["conflicts"].as_array().unwrap();
+    let double = conflicts
+        .iter()
+        .find(|c| c["rule"] == "double_booking")
+        .unwrap();
+    assert_eq!(double["type"], "hard");
+    let fixes = double["suggestions"].as_array().unwrap();
+    // Bob is qualified and free: the first fix; moving the shift 2 h later clears the overlap.
+    assert_eq!(fixes[0]["action"], "reassign");
+    assert_eq!(fixes[0]["collaborator_id"], w.bob.id.to_string());
+    assert!(
+        fixes[0]["resolves"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("double_booking"))
+    );
+    let later = fixes.iter().find(|f| f["action"] == "move_shift").unwrap();
+    assert_eq!(later["shift_offset_minutes"], 120);
+    assert!(
+        fixes
+            .iter()
+            .any(|f| f["action"] == "unassign" && f["coverage_delta"] == -1)
+    );
+    let skill = conflicts
+        .iter()
+        .find(|c| c["rule"] == "missing_skill")
+        .unwrap();
+    assert_eq!(skill["details"]["collaborator_id"], w.carl.id.to_string());
+
+    // An existing shift with changes: moving it clear of Alice is fine.
+    let ok = w
+        .post(
+            &format!("{BASE}/conflicts/preview"),
+            &w.planner,
+            &json!({ "shift_id": a["id"], "changes": { "start_time": "13:00", "end_time": "17:00" } }),
+        )
+        .await
+        .ok(200);
+    assert_eq!(ok["can_save"], true);
+    assert_eq!(ok["shift"]["starts_at"], "2027-03-01T12:00:00.000Z");
+
+    assert_eq!(w.shift_count().await, shifts);
+    assert_eq!(w.assignment_count().await, assignments);
+    assert_eq!(w.audit("create_shift").await.len(), audit);
+    let same = w
+        .get(
+            &format!("{BASE}/shifts/{}", a["id"].as_str().unwrap()),
+            &w.planner,
+        )
+        .await
+        .ok(200);
+    assert_eq!(same["start_time"], "08:00");
+
+    // Bad payloads are named.
+    w.post(&format!("{BASE}/conflicts/preview"), &w.planner, &json!({}))
+        .await
+        .field_error("shift");
+    w.post(
+        &format!("{BASE}/conflicts/preview"),
+        &w.planner,
+        &json!({ "shift_id": a["id"], "changes": { "start_time": "25:00" } }),
+    )
+    .await
+    .field_error("start_time");
+    w.post(
+        &format!("{BASE}/conflicts/preview"),
+        &w.planner,
+        &json!({ "shift_id": uuid::Uuid::now_v7() }),
+    )
+    .await
+    .error(404, "NOT_FOUND");
+}
