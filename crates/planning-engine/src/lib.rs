@@ -438,6 +438,20 @@ mod tests {
     }
 
     #[test]
+    fn auto_assign_never_proposes_someone_who_declined_that_shift() {
+        let mut w = world();
+        let p = w.person();
+        let q = w.person();
+        let s = w.shift((2026, 11, 23), (8, 0), (12, 0), 0);
+        w.plan.exclude(s, p);
+        let solution = solve(&mut w.plan, &[s], &SolveOptions::default(), &mut |_| false);
+        assert_eq!(solution.proposals.len(), 1);
+        assert_eq!(solution.proposals[0].user_id, q);
+        // Three seats, one person left who may take it.
+        assert_eq!(solution.filled, 1);
+    }
+
+    #[test]
     fn auto_assign_stops_when_told_and_keeps_its_partial_plan() {
         let mut w = world();
         for _ in 0..3 {

@@ -144,6 +144,8 @@ pub struct Plan {
     of_user: HashMap<Uuid, Vec<Uuid>>,
     site_shifts: HashMap<Uuid, Vec<Uuid>>,
     team_shifts: HashMap<Uuid, Vec<Uuid>>,
+    /// Pairs (shift, collaborator) never to propose: declined or cancelled before.
+    excluded: std::collections::HashSet<(Uuid, Uuid)>,
 }
 
 impl Plan {
@@ -178,6 +180,16 @@ impl Plan {
     }
     pub fn add_holiday(&mut self, holiday: Holiday) {
         self.holidays.push(holiday);
+    }
+
+    /// Never propose this collaborator for this shift (they declined it, or it was cancelled).
+    pub fn exclude(&mut self, shift_id: Uuid, user_id: Uuid) {
+        self.excluded.insert((shift_id, user_id));
+    }
+
+    #[must_use]
+    pub fn is_excluded(&self, shift_id: Uuid, user_id: Uuid) -> bool {
+        self.excluded.contains(&(shift_id, user_id))
     }
 
     #[must_use]

@@ -124,7 +124,7 @@ impl Rule {
                 "People working at once on a site: over its hard limit is an error, over its soft limit a warning."
             }
             Self::TeamCapacity => {
-                "People of a team working at once: over its hard limit is an error, over its soft limit a warning."
+                "People working at once on the shifts of a team: over its hard limit is an error, over its soft limit a warning."
             }
             Self::MaxHoursDay => {
                 "Worked hours per local day (`hours`, or the collaborator's contract)."

@@ -180,7 +180,7 @@ pub fn solve(
         for _ in 0..open_seats(plan, shift_id) {
             let mut best: Option<(usize, i64, Uuid)> = None;
             for user in candidates_of(plan, shift_id) {
-                if plan.assignees(shift_id).contains(&user) {
+                if plan.assignees(shift_id).contains(&user) || plan.is_excluded(shift_id, user) {
                     continue;
                 }
                 let Some(soft) = soft_cost(plan, shift_id, user) else {
@@ -258,7 +258,10 @@ pub fn solve(
                 let old_soft_after = user_soft(plan, old);
                 let mut best: Option<(i64, i64, Uuid)> = None;
                 for user in candidates_of(plan, shift_id) {
-                    if user == old || plan.assignees(shift_id).contains(&user) {
+                    if user == old
+                        || plan.assignees(shift_id).contains(&user)
+                        || plan.is_excluded(shift_id, user)
+                    {
                         continue;
                     }
                     let user_hours = hours.get(&user).copied().unwrap_or(0);
@@ -309,8 +312,11 @@ pub fn solve(
             ));
             #[allow(clippy::cast_possible_truncation)]
             let percent = (60 + (round + 1) * 30 / options.max_rounds.max(1)) as u8;
-            if improved == 0 || stopped || tick(percent) {
-                stopped |= improved != 0 && round + 1 < options.max_rounds;
+            if stopped || tick(percent) {
+                stopped = true;
+                break;
+            }
+            if improved == 0 {
                 break;
             }
         }

@@ -58,6 +58,7 @@ pub fn suggest(plan: &mut Plan, shift_id: Uuid, user_id: Uuid, limit: usize) -> 
     for other in ids {
         if other == user_id
             || plan.assignees(shift_id).contains(&other)
+            || plan.is_excluded(shift_id, other)
             || !plan.qualified(shift.job_role_id, other)
         {
             continue;
@@ -98,8 +99,27 @@ pub fn suggest(plan: &mut Plan, shift_id: Uuid, user_id: Uuid, limit: usize) -> 
         plan.assign(shift_id, user_id);
     }
 
-    // Earlier or later (the nearest hour offsets that clear every hard conflict).
+    // Earlier or later: the nearest hour offsets that clear this person's hard conflicts
+    // without adding one for anybody else on the shift (their own standing conflicts, which a
+    // move does not cause, are left aside).
     let tz = plan.tz_of(shift.site_id);
+    let key = |c: &crate::plan::Conflict| {
+        (
+            c.rule,
+            c.details
+                .get("collaborator_id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        )
+    };
+    let me = Some(user_id.to_string());
+    let standing: Vec<_> = plan
+        .check_shift(shift_id)
+        .iter()
+        .filter(|c| c.is_hard())
+        .map(key)
+        .filter(|(_, who)| *who != me)
+        .collect();
     let mut found_earlier = false;
     let mut found_later = false;
     for hours in 1..=6_i64 {
@@ -113,8 +133,12 @@ pub fn suggest(plan: &mut Plan, shift_id: Uuid, user_id: Uuid, limit: usize) -> 
             moved.end += offset;
             moved.local_date = time::local_date(tz, moved.start);
             plan.put_shift(moved.clone());
-            let mut after = plan.shift_conflicts(&moved);
-            after.extend(plan.check_assignment(shift_id, user_id));
+            // Everyone on the shift moves with it.
+            let after: Vec<crate::plan::Conflict> = plan
+                .check_shift(shift_id)
+                .into_iter()
+                .filter(|c| !(c.is_hard() && standing.contains(&key(c))))
+                .collect();
             plan.put_shift(shift.clone());
             let (hard, soft) = count(&after);
             if hard == 0 {

@@ -53,6 +53,12 @@ pub async fn list(
 ) -> Result<Paginated<PlanningChange>, AppError> {
     caller.require_planner()?;
     let f = filters.into_inner();
+    if let Some(from) = f.from {
+        crate::text::plan_date("from", from)?;
+    }
+    if let Some(to) = f.to {
+        crate::text::plan_date("to", to)?;
+    }
     if let (Some(from), Some(to)) = (f.from, f.to) {
         crate::text::date_range(from, to, 36_600)?;
     }

@@ -43,8 +43,11 @@ fn period(
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
-    let from = from.unwrap_or(today);
-    let to = to.unwrap_or(from + Duration::days(27));
+    let from = crate::text::plan_date("from", from.unwrap_or(today))?;
+    let to = match to {
+        Some(to) => crate::text::plan_date("to", to)?,
+        None => from + Duration::days(27),
+    };
     crate::text::date_range(from, to, MAX_DAYS)?;
     let start = from.and_time(NaiveTime::MIN).and_utc();
     let end = (to + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
@@ -95,7 +98,7 @@ pub async fn read(
     };
     let (from, to) = period(q.from, q.to, state.clock.now().date_naive())?;
     Ok(ApiResponse::ok(
-        service::read(db.get_ref(), who, from, to).await?,
+        service::read(db.get_ref(), who, from, to, !caller.planner).await?,
     ))
 }
 

@@ -370,6 +370,7 @@ pub async fn sites(
 #[put("/sites/{id}")]
 pub async fn set_site(
     db: web::Data<DatabaseConnection>,
+    state: web::Data<PlanningState>,
     caller: PlanningUser,
     id: Path<Uuid>,
     body: Json<SiteBody>,
@@ -384,6 +385,7 @@ pub async fn set_site(
             db.get_ref(),
             &caller.actor,
             id.into_inner(),
+            state.default_tz,
             tz,
             b.capacity_hard,
             b.capacity_soft,

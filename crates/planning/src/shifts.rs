@@ -90,6 +90,7 @@ pub struct ShiftUpdate {
     pub headcount: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(length(max = 2000))]
     pub notes: Option<Option<String>>,
     pub status: Option<ShiftStatus>,
 }

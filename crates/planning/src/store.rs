@@ -291,6 +291,21 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
         for (shift_id, user_id) in rows {
             plan.assign(shift_id, user_id);
         }
+        let gone: Vec<(Uuid, Uuid)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::ShiftId)
+            .column(assignment::Column::UserId)
+            .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
+            .filter(
+                assignment::Column::Status
+                    .is_in([AssignmentStatus::Declined, AssignmentStatus::Cancelled]),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (shift_id, user_id) in gone {
+            plan.exclude(shift_id, user_id);
+        }
     }
 
     for l in leave::Entity::find()
@@ -327,4 +342,61 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
         });
     }
     Ok(plan)
+}
+
+/// Row locks (PostgreSQL; SQLite's write transaction already excludes every other writer) that
+/// serialise writes touching the same people, sites or shifts, so two planners cannot each
+/// pass a check the other's change breaks (a double booking, the last seat, a site's capacity).
+/// Always taken in this order — people, then sites, then shifts, each by id — so two writers
+/// never wait on each other in a circle.
+///
+/// # Errors
+/// Database errors.
+pub async fn lock(
+    txn: &impl ConnectionTrait,
+    users: &[Uuid],
+    sites: &[Uuid],
+    shifts: &[Uuid],
+) -> Result<(), DbErr> {
+    use sea_orm::QueryOrder;
+    if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let sorted = |ids: &[Uuid]| {
+        let mut v = ids.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    if !users.is_empty() {
+        shared::db::for_update(
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(sorted(users)))
+                .order_by_asc(user::Column::Id),
+            txn,
+        )
+        .all(txn)
+        .await?;
+    }
+    if !sites.is_empty() {
+        shared::db::for_update(
+            chantier::Entity::find()
+                .filter(chantier::Column::Id.is_in(sorted(sites)))
+                .order_by_asc(chantier::Column::Id),
+            txn,
+        )
+        .all(txn)
+        .await?;
+    }
+    for chunk in sorted(shifts).chunks(5_000) {
+        shared::db::for_update(
+            shift::Entity::find()
+                .filter(shift::Column::Id.is_in(chunk.to_vec()))
+                .order_by_asc(shift::Column::Id),
+            txn,
+        )
+        .all(txn)
+        .await?;
+    }
+    Ok(())
 }

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::planning::{AssignmentSource, AssignmentStatus, ShiftStatus, assignment, shift};
-use entity::user;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -155,13 +154,6 @@ pub async fn conflicts_of(
     Ok(plan.evaluate(shift.id, user_id))
 }
 
-async fn lock_person(txn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), AppError> {
-    shared::db::for_update(user::Entity::find_by_id(user_id), txn)
-        .one(txn)
-        .await?;
-    Ok(())
-}
-
 async fn live_shift(txn: &impl ConnectionTrait, id: Uuid) -> Result<shift::Model, AppError> {
     let found = shift::Entity::find_by_id(id)
         .one(txn)
@@ -171,6 +163,30 @@ async fn live_shift(txn: &impl ConnectionTrait, id: Uuid) -> Result<shift::Model
         return Err(AppError::conflict("The shift is cancelled"));
     }
     Ok(found)
+}
+
+/// Tell a collaborator they no longer hold a published shift.
+async fn tell_removed(
+    txn: &impl ConnectionTrait,
+    shift_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if let Some(shift) = shift::Entity::find_by_id(shift_id).one(txn).await?
+        && shift.status == ShiftStatus::Published
+    {
+        notify_users(
+            txn,
+            &[user_id],
+            &Notice::new("shift_unassigned", "You no longer work a shift").body(format!(
+                "{} {}–{}",
+                shift.local_date, shift.start_time, shift.end_time
+            )),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn tell_assigned(
@@ -215,7 +231,8 @@ pub async fn create(
 ) -> Result<AssignmentWrite, AppError> {
     let now = state.clock.now();
     let txn = shared::db::begin_write(db).await?;
-    lock_person(&txn, new.user_id).await?;
+    let site = live_shift(&txn, new.shift_id).await?.site_id;
+    store::lock(&txn, &[new.user_id], &[site], &[new.shift_id]).await?;
     let shift = live_shift(&txn, new.shift_id).await?;
     if let Some(existing) = assignment::Entity::find()
         .filter(assignment::Column::ShiftId.eq(new.shift_id))
@@ -292,7 +309,16 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("No such assignment"))?;
-    lock_person(&txn, current.user_id).await?;
+    if let Some(s) = shift::Entity::find_by_id(current.shift_id)
+        .one(&txn)
+        .await?
+    {
+        store::lock(&txn, &[current.user_id], &[s.site_id], &[s.id]).await?;
+    }
+    let current = assignment::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("No such assignment"))?;
     let before = view(&txn, current.clone()).await?;
     let mut warnings = Vec::new();
     if let Some(to) = status {
@@ -310,6 +336,9 @@ pub async fn update(
             let shift = live_shift(&txn, current.shift_id).await?;
             warnings = refuse_hard(conflicts_of(&txn, state, &shift, current.user_id).await?)?;
             tell_assigned(&txn, &shift, current.user_id, now).await?;
+        }
+        if !to.is_active() && current.status.is_active() {
+            tell_removed(&txn, current.shift_id, current.user_id, now).await?;
         }
     }
     let mut active = current.into_active_model();
@@ -348,6 +377,9 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("No such assignment"))?;
+    if current.status.is_active() {
+        tell_removed(&txn, current.shift_id, current.user_id, chrono::Utc::now()).await?;
+    }
     let before = view(&txn, current).await?;
     assignment::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(

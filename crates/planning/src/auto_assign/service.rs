@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::audit::{self, Actor, AuditEntry};
 use shared::jobs::{JobContext, JobError};
+use shared::notifications::{Notice, notify_users};
 use uuid::Uuid;
 
 use crate::PlanningState;
@@ -106,8 +107,9 @@ pub async fn run(ctx: &JobContext, state: &PlanningState) -> Result<Option<Value
                 if ctx.is_cancelled() {
                     stop.store(true, Ordering::Relaxed);
                 }
-                let pct = percent.load(Ordering::Relaxed);
-                ctx.progress(5 + pct * 85 / 100, Some("searching")).await?;
+                let pct = u16::from(percent.load(Ordering::Relaxed));
+                let shown = u8::try_from(5 + pct * 85 / 100).unwrap_or(90);
+                ctx.progress(shown, Some("searching")).await?;
             }
         }
     };
@@ -122,9 +124,12 @@ pub async fn run(ctx: &JobContext, state: &PlanningState) -> Result<Option<Value
         ..Actor::default()
     };
     let txn = shared::db::begin_write(db).await?;
+    let people: Vec<Uuid> = solution.proposals.iter().map(|x| x.user_id).collect();
+    store::lock(&txn, &people, &[p.site_id], &ids).await?;
     let mut fresh = store::load(&txn, &scope_of(&p), state.default_tz).await?;
     let now = Utc::now();
     let mut written = 0_usize;
+    let mut told: std::collections::BTreeMap<Uuid, Vec<Uuid>> = std::collections::BTreeMap::new();
     let mut skipped = 0_usize;
     for proposal in &solution.proposals {
         if !fresh.assign(proposal.shift_id, proposal.user_id) {
@@ -176,6 +181,30 @@ pub async fn run(ctx: &JobContext, state: &PlanningState) -> Result<Option<Value
         )
         .await?;
         written += 1;
+        told.entry(saved.user_id).or_default().push(saved.shift_id);
+    }
+    // Proposals on published shifts are news to the people proposed.
+    let published: Vec<shift::Model> = shift::Entity::find()
+        .filter(shift::Column::Id.is_in(told.values().flatten().copied().collect::<Vec<_>>()))
+        .filter(shift::Column::Status.eq(ShiftStatus::Published))
+        .all(&txn)
+        .await?;
+    for (user, shifts) in &told {
+        let lines: Vec<String> = published
+            .iter()
+            .filter(|s| shifts.contains(&s.id))
+            .map(|s| format!("{} {}–{}", s.local_date, s.start_time, s.end_time))
+            .collect();
+        if !lines.is_empty() {
+            notify_users(
+                &txn,
+                &[*user],
+                &Notice::new("shift_proposed", "Shifts were proposed to you")
+                    .body(lines.join("\n")),
+                now,
+            )
+            .await?;
+        }
     }
     let mut remaining = Vec::new();
     let mut filled = 0_usize;
@@ -214,12 +243,17 @@ pub async fn run(ctx: &JobContext, state: &PlanningState) -> Result<Option<Value
         "solver_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "remaining_conflicts": views,
     });
-    ctx.log(
-        "info",
-        format!(
-            "{written} proposals written ({skipped} skipped), coverage {filled}/{required}, {soft} soft and {hard} hard conflicts left"
-        ),
-    )
-    .await?;
+    // The proposals are committed: a failing log line must not make the run retry.
+    if let Err(e) = ctx
+        .log(
+            "info",
+            format!(
+                "{written} proposals written ({skipped} skipped), coverage {filled}/{required}, {soft} soft and {hard} hard conflicts left"
+            ),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "auto-assign: could not write the last log line");
+    }
     Ok(Some(result))
 }

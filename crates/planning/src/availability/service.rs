@@ -115,6 +115,7 @@ pub async fn read(
     who: Who,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    hide_drafts: bool,
 ) -> Result<Vec<CollaboratorAvailability>, AppError> {
     let people: Vec<user::Model> = match who {
         Who::One(id) => vec![
@@ -161,7 +162,11 @@ pub async fn read(
         .order_by_asc(leave::Column::StartsAt)
         .all(db)
         .await?;
-    let busy = busy(db, ids, from, to).await?;
+    let mut busy = busy(db, ids, from, to).await?;
+    if hide_drafts {
+        // A collaborator sees a shift once it is published.
+        busy.retain(|(_, s)| s.status != ShiftStatus::Draft);
+    }
     Ok(people
         .into_iter()
         .map(|u| {

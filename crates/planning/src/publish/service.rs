@@ -94,6 +94,7 @@ pub async fn publish(
         let last = drafts.iter().map(|s| s.ends_at).max().unwrap_or(now);
         let mut scope = Scope::around(first, last);
         scope.sites = vec![site_id];
+        scope.teams = drafts.iter().filter_map(|s| s.team_id).collect();
         scope.users = people.keys().copied().collect();
         let plan = store::load(&txn, &scope, state.default_tz).await?;
         let mut all = Vec::new();

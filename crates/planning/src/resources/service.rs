@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
-use entity::planning::{collaborator, holiday, job_role, site, skill, team};
+use entity::planning::{ShiftStatus, collaborator, holiday, job_role, shift, site, skill, team};
 use entity::{Role, chantier, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -149,10 +149,11 @@ pub async fn add_skill(
     actor: &Actor,
     name: String,
 ) -> Result<skill::Model, AppError> {
+    let name = crate::text::name("name", &name)?;
     let txn = shared::db::begin_write(db).await?;
     let saved = skill::Model {
         id: Uuid::now_v7(),
-        name: name.trim().to_owned(),
+        name: name.clone(),
         created_at: Utc::now(),
     }
     .into_active_model()
@@ -212,6 +213,10 @@ pub async fn save_team(
     id: Option<Uuid>,
     spec: TeamSpec,
 ) -> Result<team::Model, AppError> {
+    let spec = TeamSpec {
+        name: crate::text::name("name", &spec.name)?,
+        ..spec
+    };
     check_capacity(spec.capacity_hard, spec.capacity_soft)?;
     let txn = shared::db::begin_write(db).await?;
     if let Some(site) = spec.site_id {
@@ -222,7 +227,7 @@ pub async fn save_team(
         None => (
             team::Model {
                 id: Uuid::now_v7(),
-                name: spec.name.trim().to_owned(),
+                name: spec.name.clone(),
                 site_id: spec.site_id,
                 capacity_hard: spec.capacity_hard,
                 capacity_soft: spec.capacity_soft,
@@ -242,7 +247,7 @@ pub async fn save_team(
                 .await?
                 .ok_or_else(|| AppError::not_found("No such team"))?;
             let mut active = current.clone().into_active_model();
-            active.name = Set(spec.name.trim().to_owned());
+            active.name = Set(spec.name.clone());
             active.site_id = Set(spec.site_id);
             active.capacity_hard = Set(spec.capacity_hard);
             active.capacity_soft = Set(spec.capacity_soft);
@@ -302,6 +307,7 @@ pub async fn save_job_role(
     name: String,
     required_skills: Vec<Uuid>,
 ) -> Result<job_role::Model, AppError> {
+    let name = crate::text::name("name", &name)?;
     let txn = shared::db::begin_write(db).await?;
     check_skills(&txn, "required_skills", &required_skills).await?;
     let mut skills = required_skills;
@@ -313,7 +319,7 @@ pub async fn save_job_role(
         None => (
             job_role::Model {
                 id: Uuid::now_v7(),
-                name: name.trim().to_owned(),
+                name: name.clone(),
                 required_skills: skills_json,
                 created_at: now,
                 updated_at: now,
@@ -331,7 +337,7 @@ pub async fn save_job_role(
                 .await?
                 .ok_or_else(|| AppError::not_found("No such job role"))?;
             let mut active = current.clone().into_active_model();
-            active.name = Set(name.trim().to_owned());
+            active.name = Set(name.clone());
             active.required_skills = Set(skills_json);
             active.updated_at = Set(now);
             (
@@ -414,6 +420,7 @@ pub async fn set_site(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
+    default_tz: Tz,
     timezone: Tz,
     capacity_hard: Option<i32>,
     capacity_soft: Option<i32>,
@@ -425,6 +432,25 @@ pub async fn set_site(
         .await?
         .ok_or_else(|| AppError::not_found("No such site (chantier)"))?;
     let before = site::Entity::find_by_id(id).one(&txn).await?;
+    let current_tz = before
+        .as_ref()
+        .map_or_else(|| default_tz.name().to_owned(), |b| b.timezone.clone());
+    if current_tz != timezone.name() {
+        // Stored shifts hold UTC instants computed in the old zone.
+        let planned = shift::Entity::find()
+            .filter(shift::Column::SiteId.eq(id))
+            .filter(shift::Column::Status.ne(ShiftStatus::Cancelled))
+            .count(&txn)
+            .await?;
+        if planned > 0 {
+            return Err(AppError::conflict_with(
+                format!(
+                    "The site has {planned} planned shift(s) placed in {current_tz}; cancel or delete them before changing its time zone"
+                ),
+                serde_json::json!({ "field": "timezone", "shifts": planned }),
+            ));
+        }
+    }
     let row = site::Model {
         chantier_id: id,
         timezone: timezone.name().to_owned(),
@@ -654,6 +680,7 @@ pub async fn add_holiday(
     date: NaiveDate,
     name: String,
 ) -> Result<holiday::Model, AppError> {
+    let name = crate::text::name("name", &name)?;
     let txn = shared::db::begin_write(db).await?;
     if let Some(site) = site_id {
         check_site(&txn, "site_id", site).await?;
@@ -670,7 +697,7 @@ pub async fn add_holiday(
         id: Uuid::now_v7(),
         site_id,
         date,
-        name: name.trim().to_owned(),
+        name: name.clone(),
         created_at: Utc::now(),
     }
     .into_active_model()

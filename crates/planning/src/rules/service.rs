@@ -65,10 +65,16 @@ pub async fn update(
     params: Option<Map<String, Value>>,
 ) -> Result<RuleView, AppError> {
     let rule = Rule::parse(code).ok_or_else(|| AppError::not_found("No such rule"))?;
-    if rule.is_structural() && (enabled == Some(false) || severity == Some(Severity::Soft)) {
+    if rule.is_structural() && enabled == Some(false) {
         return Err(AppError::invalid(
             "enabled",
-            "this rule keeps the plan coherent: it is always on and hard",
+            "this rule keeps the plan coherent: it is always on",
+        ));
+    }
+    if rule.is_structural() && severity == Some(Severity::Soft) {
+        return Err(AppError::invalid(
+            "severity",
+            "this rule keeps the plan coherent: it is always hard",
         ));
     }
     if severity.is_some() && !rule.severity_configurable() && !rule.is_structural() {
@@ -78,10 +84,11 @@ pub async fn update(
         ));
     }
     let bounds = rule.param_bounds();
-    let mut merged: Option<Map<String, Value>> = None;
+    let txn = shared::db::begin_write(db).await?;
+    let set = crate::store::rules(&txn).await?;
+    let before = set.get(rule).clone();
+    let mut after = before.clone();
     if let Some(given) = params {
-        let txn_rules = crate::store::rules(db).await?;
-        let mut current = txn_rules.get(rule).params.clone();
         for (key, value) in given {
             let Some((_, low, high)) = bounds.iter().find(|(k, _, _)| *k == key) else {
                 return Err(AppError::invalid(
@@ -101,22 +108,14 @@ pub async fn update(
                     format!("must be between {low} and {high}"),
                 ));
             }
-            current.insert(key, value);
+            after.params.insert(key, value);
         }
-        merged = Some(current);
     }
-    let txn = shared::db::begin_write(db).await?;
-    let set = crate::store::rules(&txn).await?;
-    let before = set.get(rule).clone();
-    let mut after = before.clone();
     if let Some(e) = enabled {
         after.enabled = e;
     }
     if let Some(s) = severity {
         after.severity = s;
-    }
-    if let Some(p) = merged {
-        after.params = p;
     }
     let row = rule::Model {
         code: rule.code().to_owned(),

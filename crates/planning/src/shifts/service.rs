@@ -58,8 +58,10 @@ pub struct ShiftQuery {
 /// Database errors.
 pub async fn names(
     db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
+    mut ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, String>, sea_orm::DbErr> {
+    ids.sort_unstable();
+    ids.dedup();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -307,9 +309,14 @@ pub async fn conflicts_of(
     let mut scope = Scope::around(model.starts_at, model.ends_at);
     scope.sites = vec![model.site_id];
     scope.teams = model.team_id.into_iter().collect();
-    scope.users = users;
+    scope.users = users.clone();
     let mut plan = store::load(db, &scope, state.default_tz).await?;
     plan.put_shift(store::to_engine(model));
+    // The assignees go with the shift wherever it moves (the stored row may lie outside the
+    // window loaded around the new times).
+    for user in users {
+        plan.assign(model.id, user);
+    }
     Ok(plan.check_shift(model.id))
 }
 
@@ -418,7 +425,15 @@ pub async fn update(
     }
     let now = state.clock.now();
     let txn = shared::db::begin_write(db).await?;
-    let current = shared::db::for_update(shift::Entity::find_by_id(id), &txn)
+    let unlocked = shift::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("No such shift"))?;
+    let people = assignees(&txn, id).await?;
+    let mut sites = vec![unlocked.site_id];
+    sites.extend(change.site_id);
+    store::lock(&txn, &people, &sites, &[id]).await?;
+    let current = shift::Entity::find_by_id(id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("No such shift"))?;

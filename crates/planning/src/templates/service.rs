@@ -134,6 +134,10 @@ pub async fn save(
     id: Option<Uuid>,
     spec: TemplateSpec,
 ) -> Result<TemplateView, AppError> {
+    let spec = TemplateSpec {
+        name: crate::text::name("name", &spec.name)?,
+        ..spec
+    };
     let txn = shared::db::begin_write(db).await?;
     check(&txn, &spec).await?;
     let mut days = spec.days.clone();
@@ -144,7 +148,7 @@ pub async fn save(
         m.site_id = Set(spec.site_id);
         m.job_role_id = Set(spec.job_role_id);
         m.team_id = Set(spec.team_id);
-        m.name = Set(spec.name.trim().to_owned());
+        m.name = Set(spec.name.clone());
         m.start_time = Set(spec.start_time.format("%H:%M").to_string());
         m.end_time = Set(spec.end_time.format("%H:%M").to_string());
         m.days = Set(serde_json::json!(days));

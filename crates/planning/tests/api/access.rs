@@ -290,6 +290,15 @@ async fn a_collaborator_reads_only_their_own_published_shifts_and_declares_avail
         crate::rules(&data["conflicts"])
             .contains(&("soft".to_owned(), "outside_availability".to_owned()))
     );
+    // Drafts stay hidden from her until published.
+    let month = w
+        .get(
+            &format!("{BASE}/availability?from=2027-03-01&to=2027-03-31"),
+            &w.alice,
+        )
+        .await
+        .ok(200);
+    assert_eq!(month[0]["shifts"].as_array().unwrap().len(), 1);
     // The planner reads the team.
     let team = w
         .get(

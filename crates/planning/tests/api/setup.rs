@@ -43,6 +43,23 @@ async fn building_blocks_are_checked_and_audited() {
     // Shifts follow the site's zone (UTC-3).
     let shift = w.shift("2027-03-01", "08:00", "12:00", json!({})).await;
     assert_eq!(shift["starts_at"], "2027-03-01T11:00:00.000Z");
+    // With shifts placed, the zone no longer changes (their instants were computed in it).
+    let err = w
+        .put(
+            &format!("{BASE}/sites/{}", w.site),
+            &w.planner,
+            &json!({ "timezone": "Europe/Paris" }),
+        )
+        .await
+        .error(409, "CONFLICT");
+    assert_eq!(err["details"]["shifts"], 1);
+    w.put(
+        &format!("{BASE}/sites/{}", w.site),
+        &w.planner,
+        &json!({ "timezone": "America/Cayenne", "capacity_hard": 4 }),
+    )
+    .await
+    .ok(200);
 
     w.post(
         &format!("{BASE}/skills"),
@@ -55,6 +72,20 @@ async fn building_blocks_are_checked_and_audited() {
         &format!("{BASE}/skills"),
         &w.planner,
         &json!({ "name": "" }),
+    )
+    .await
+    .field_error("name");
+    w.post(
+        &format!("{BASE}/skills"),
+        &w.planner,
+        &json!({ "name": "   " }),
+    )
+    .await
+    .field_error("name");
+    w.post(
+        &format!("{BASE}/teams"),
+        &w.planner,
+        &json!({ "name": " " }),
     )
     .await
     .field_error("name");

@@ -235,3 +235,42 @@ async fn lists_filter_by_site_status_and_dates() {
         .await
         .error(422, "VALIDATION_FAILED");
 }
+
+#[tokio::test]
+async fn moving_a_shift_far_away_still_checks_its_assignees_there() {
+    let w = world().await;
+    let now = w.shift("2027-03-01", "08:00", "12:00", json!({})).await;
+    let later = w.shift("2027-05-10", "08:00", "12:00", json!({})).await;
+    w.assign(&now, &w.alice).await;
+    w.assign(&later, &w.alice).await;
+    // Ten weeks later, onto Alice's other shift: refused although the two were far apart.
+    let url = format!("{BASE}/shifts/{}", now["id"].as_str().unwrap());
+    let err = w
+        .put(&url, &w.planner, &json!({ "date": "2027-05-10" }))
+        .await
+        .error(409, "CONFLICT");
+    assert!(
+        rules(&err["details"]["conflicts"])
+            .contains(&("hard".to_owned(), "double_booking".to_owned()))
+    );
+    assert_eq!(w.get(&url, &w.planner).await.ok(200)["date"], "2027-03-01");
+    // Far-out dates are refused by name, never a crash.
+    w.get(
+        &format!(
+            "{BASE}/availability?collaborator_id={}&from=%2B262143-12-25",
+            w.alice.id
+        ),
+        &w.planner,
+    )
+    .await
+    .field_error("from");
+    w.get(&format!("{BASE}/audit?to=%2B262143-12-31"), &w.planner)
+        .await
+        .field_error("to");
+    w.get(
+        &format!("{BASE}/leaves?from=2027-01-01&to=%2B262143-12-31"),
+        &w.planner,
+    )
+    .await
+    .field_error("to");
+}
