@@ -4,6 +4,8 @@
 # Markdown table, writes bench/out/results.json.
 #   BENCH_DURATION (s, default 10)  BENCH_CONNECTIONS (default 32)  BENCH_THREADS (default 2)
 #   BENCH_TICKETS (default 100000)  BENCH_COMPANIES (default 1000)
+#   BENCH_PLANNING_SHIFTS (default 2000: a week of shifts, staffed, on ten chantiers)
+#   BENCH_SCENARIOS (an extended regex: run only the scenarios it matches; /health always runs)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,14 +33,17 @@ SERVER=$PRESTA_PID
 
 echo "seeding: ${BENCH_COMPANIES:-1000} companies, ${BENCH_TICKETS:-100000} tickets"
 ./target/release/presta-seed --database-url "sqlite://$PRESTA_DATA/presta.db?mode=rwc" \
-  --companies "${BENCH_COMPANIES:-1000}" --tickets "${BENCH_TICKETS:-100000}"
+  --companies "${BENCH_COMPANIES:-1000}" --tickets "${BENCH_TICKETS:-100000}" \
+  --planning-shifts "${BENCH_PLANNING_SHIFTS:-2000}"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+selected() { [ -z "${BENCH_SCENARIOS:-}" ] || [[ $1 =~ $BENCH_SCENARIOS ]]; }
 # scenario NAME PATH [CONNECTIONS] [BODY]: wrk at fixed concurrency; a BODY makes it a POST.
 # With AUTH=1 in its environment, $BENCH_TOKEN is sent as the bearer token.
 scenario() {
   local name=$1 path=$2 connections=${3:-$CONNECTIONS} body=${4:-}
   local before after script=() auth=()
+  if [ "$name" != health ] && ! selected "$name"; then return 0; fi
   if [ -n "$body" ]; then script=(-s bench/post_json.lua); fi
   local token=""
   if [ -n "${AUTH:-}" ]; then token=$BENCH_TOKEN; fi
@@ -65,12 +70,15 @@ scenario not_found /api/no-such-route
 # Logins are Argon2id-bound (m=19456 KiB, t=2): the honest figure is per core.
 scenario login /api/auth/login 8 "$LOGIN_OK"
 # The login storm: 64 connections of bad passwords while /health is measured.
-BENCH_BODY="$LOGIN_BAD" wrk -t1 -c64 -d"$((DURATION + 2))s" -s bench/post_json.lua \
-  "http://127.0.0.1:$PORT/api/auth/login" >"$OUT/storm.wrk.txt" &
-STORM=$!
-sleep 1
-scenario health_during_login_storm /health 8
-wait "$STORM"
+rm -f "$OUT/storm.wrk.txt"
+if selected login_storm; then
+  BENCH_BODY="$LOGIN_BAD" wrk -t1 -c64 -d"$((DURATION + 2))s" -s bench/post_json.lua \
+    "http://127.0.0.1:$PORT/api/auth/login" >"$OUT/storm.wrk.txt" &
+  STORM=$!
+  sleep 1
+  scenario health_during_login_storm /health 8
+  wait "$STORM"
+fi
 
 # (token taken before the login storm, which locks the account it hammers)
 AUTH=1 scenario tickets_list "/api/tickets-client?status=en_cours&priority=normale&limit=100"
@@ -80,6 +88,19 @@ AUTH=1 scenario tickets_search "/api/tickets-client/search?q=fissure%20porteur&l
 AUTH=1 scenario tickets_stats "/api/tickets-client/stats"
 AUTH=1 scenario tickets_create /api/tickets-client "$CONNECTIONS" \
   "{\"titre\":\"Fuite sur la colonne d'eau\",\"description\":\"Constatée au 2e étage.\",\"priority\":\"haute\",\"categorie\":\"qualite\",\"client_id\":\"$CLIENT\"}"
+
+# Planning PRO: a week of 2,000 shifts on ten chantiers (seeded, staffed by the solver). The
+# preview is the conflict check every planning write runs: load the plan around the shift,
+# put a collaborator on it, check, rank fixes.
+PLANNING=$(api "/api/v1/planning/shifts?from=2027-03-01&to=2027-03-07&limit=1" | python3 -c 'import json, sys; d = json.load(sys.stdin)["data"]; print(d[0]["id"], d[0]["site_id"]) if d else print("- -")')
+PSHIFT=${PLANNING% *}
+PSITE=${PLANNING#* }
+PCOLLAB=$(api "/api/v1/planning/collaborators?limit=1" | python3 -c 'import json, sys; d = json.load(sys.stdin)["data"]; print(d[0]["user_id"] if d else "-")')
+if [ "$PSHIFT" != - ] && [ "$PCOLLAB" != - ]; then
+  AUTH=1 scenario planning_week_list "/api/v1/planning/shifts?site_id=$PSITE&from=2027-03-01&to=2027-03-07&limit=100"
+  AUTH=1 scenario planning_conflict_preview /api/v1/planning/conflicts/preview "$CONNECTIONS" \
+    "{\"shift_id\":\"$PSHIFT\",\"collaborator_ids\":[\"$PCOLLAB\"]}"
+fi
 
 # The client portal, as the demo company's client (`presta seed-demo`: 5 projects, 3 documents,
 # 3 invoices, 3 payments), with a signed-in access token.
@@ -125,7 +146,8 @@ result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespe
           "duration_s": duration, "connections": connections, "peak_rss_mib": round(rss_kib / 1024, 1), "results": rows}
 (out / "results.json").write_text(json.dumps(result, indent=2))
 print(f"\n{result['machine']}; {connections} connections, {duration} s per scenario; server peak RSS {result['peak_rss_mib']} MiB\n")
-storm = (out / "storm.wrk.txt").read_text()
+storm_file = out / "storm.wrk.txt"
+storm = storm_file.read_text() if storm_file.exists() else "Requests/sec: 0"
 storm_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", storm).group(1))
 result["login_storm_rps"] = storm_rps
 (out / "results.json").write_text(json.dumps(result, indent=2))

@@ -11,6 +11,8 @@
 //! DATABASE_URL=sqlite://data/presta.db?mode=rwc cargo run --release -p bench-seed -- --tickets 100000
 //! ```
 
+mod planning;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -51,6 +53,13 @@ struct Args {
     /// Seed of the pseudo-random choices (same seed, same data).
     #[arg(long, default_value_t = 20_261_122)]
     seed: u64,
+    /// Planning PRO shifts in the week of 2027-03-01 on the first ten chantiers, staffed by
+    /// the auto-assign solver (0: none).
+    #[arg(long, default_value_t = 0)]
+    planning_shifts: usize,
+    /// Prestataire users to plan with `--planning-shifts`.
+    #[arg(long, default_value_t = 400)]
+    planning_people: usize,
     /// Instead of seeding: show the plan of this SQL statement (SQLite's `EXPLAIN QUERY PLAN`,
     /// PostgreSQL's `EXPLAIN ANALYZE`), run it and print its time, to study the queries.
     #[arg(long)]
@@ -700,5 +709,25 @@ async fn main() -> Result<()> {
         args.tickets,
         started.elapsed().as_secs_f64()
     );
+    if args.planning_shifts > 0 {
+        let site_ids: Vec<Uuid> = sites.iter().map(|s| s.id).collect();
+        let week = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).context("a date")?;
+        let seeded = planning::seed(
+            &db,
+            &mut rng,
+            &site_ids,
+            args.planning_shifts,
+            args.planning_people,
+            week,
+        )
+        .await?;
+        eprintln!(
+            "{} planning shifts with {} assignments ({:.1} % of seats) in {:.1} s",
+            seeded.shifts,
+            seeded.assignments,
+            seeded.coverage * 100.0,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
