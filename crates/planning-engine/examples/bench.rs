@@ -200,9 +200,21 @@ fn main() {
     let mut rng = Lcg(42);
     let mut inst = instance(&mut rng, 400);
     let week = add_shifts(&mut rng, &mut inst, 2_000, 7, 2);
+    let t = Instant::now();
     let filled = solve(&mut inst.plan, &week, &SolveOptions::default(), &mut |_| {
         false
     });
+    println!(
+        "auto-assign: a dense week, 2,000 shifts x 400 collaborators: {:.3} s, {}/{} seats, {} soft, {} hard",
+        t.elapsed().as_secs_f64(),
+        filled.filled,
+        filled.required,
+        filled.soft_violations,
+        filled.hard_violations
+    );
+    for line in &filled.log {
+        println!("  | {line}");
+    }
     let t = Instant::now();
     let all = inst.plan.check_all(&week);
     let full = t.elapsed();

@@ -71,6 +71,9 @@ impl Default for SolveOptions {
     }
 }
 
+/// Candidates a local-search step tries for one seat (the least busy first).
+const LOCAL_SEARCH_CANDIDATES: usize = 64;
+
 /// Soft conflicts an assignment carries in the plan, or `None` when it breaks a hard rule.
 fn soft_cost(plan: &mut Plan, shift_id: Uuid, user_id: Uuid) -> Option<usize> {
     let conflicts = plan.evaluate(shift_id, user_id);
@@ -257,14 +260,20 @@ pub fn solve(
                 plan.unassign(shift_id, old);
                 let old_soft_after = user_soft(plan, old);
                 let mut best: Option<(i64, i64, Uuid)> = None;
-                for user in candidates_of(plan, shift_id) {
-                    if user == old
-                        || plan.assignees(shift_id).contains(&user)
-                        || plan.is_excluded(shift_id, user)
-                    {
-                        continue;
-                    }
-                    let user_hours = hours.get(&user).copied().unwrap_or(0);
+                // The least busy qualified people are where a seat can go without adding
+                // hours warnings or unevenness: try those first, and only so many.
+                let mut pool: Vec<(i64, Uuid)> = candidates_of(plan, shift_id)
+                    .into_iter()
+                    .filter(|u| {
+                        *u != old
+                            && !plan.assignees(shift_id).contains(u)
+                            && !plan.is_excluded(shift_id, *u)
+                    })
+                    .map(|u| (hours.get(&u).copied().unwrap_or(0), u))
+                    .collect();
+                pool.sort_unstable();
+                pool.truncate(LOCAL_SEARCH_CANDIDATES);
+                for (user_hours, user) in pool {
                     // Without warnings to remove, only a less busy person helps.
                     if own_soft == 0 && user_hours + worked >= old_hours {
                         continue;
@@ -316,7 +325,8 @@ pub fn solve(
                 stopped = true;
                 break;
             }
-            if improved == 0 {
+            // Another round is worth its time while it still moves a fair share of the seats.
+            if improved == 0 || improved * 200 < proposed.len() {
                 break;
             }
         }
