@@ -1,36 +1,12 @@
 //! Small helpers the portal's modules share: required text, case-insensitive search
 //! conditions, money formatting.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use shared::AppError;
 
-/// Trimmed, not blank.
-///
-/// # Errors
-/// 422 naming `field`.
-pub fn required(value: &str, field: &str) -> Result<String, AppError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(AppError::invalid(field, "must not be blank"));
-    }
-    if value.contains('\0') {
-        return Err(AppError::invalid(field, "must not contain NUL characters"));
-    }
-    Ok(value.to_owned())
-}
-
-/// Trimmed; blank is `None`.
-///
-/// # Errors
-/// 422 naming `field` for NUL characters.
-pub fn optional(value: Option<&str>, field: &str) -> Result<Option<String>, AppError> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => required(v, field).map(Some),
-    }
-}
+pub use shared::input::{day_end, day_start, optional, required};
 
 /// `term` found in any of `columns`, ignoring case (LIKE with its wildcards escaped).
 #[must_use]
@@ -101,18 +77,6 @@ pub fn check_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(),
         return Err(AppError::invalid("date_to", "must not be before date_from"));
     }
     Ok(())
-}
-
-/// Midnight UTC of a day.
-#[must_use]
-pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    day.and_time(chrono::NaiveTime::MIN).and_utc()
-}
-
-/// Midnight UTC after a day (days are checked to lie in [`YEARS`] by [`check_range`]).
-#[must_use]
-pub fn day_end(day: NaiveDate) -> DateTime<Utc> {
-    day_start(day.checked_add_days(chrono::Days::new(1)).unwrap_or(day))
 }
 
 /// A 404 for a row named in the body or query becomes a 422 naming that field; other errors

@@ -5,10 +5,11 @@
 pub mod service;
 
 use actix_web::{delete, get, post, web};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use shared::extract::{Json, Path, Query};
+use shared::input::{day_end, day_start};
 use shared::openapi::errors;
 use shared::{ApiResponse, AppError};
 use utoipa::{IntoParams, ToSchema};
@@ -49,9 +50,7 @@ fn period(
         None => from + Duration::days(27),
     };
     crate::text::date_range(from, to, MAX_DAYS)?;
-    let start = from.and_time(NaiveTime::MIN).and_utc();
-    let end = (to + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
-    Ok((start, end))
+    Ok((day_start(from), day_end(to)))
 }
 
 /// Availability windows, leaves and shifts of a collaborator or a team over a period.
@@ -119,14 +118,7 @@ fn check_span(
     ends_at: DateTime<Utc>,
     max_days: i64,
 ) -> Result<(), AppError> {
-    let low = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
-    let high = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX);
-    if starts_at.date_naive() < low || starts_at.date_naive() > high {
-        return Err(AppError::invalid(
-            "starts_at",
-            "must be between 2000 and 2100",
-        ));
-    }
+    crate::text::plan_date("starts_at", starts_at.date_naive())?;
     if ends_at <= starts_at {
         return Err(AppError::invalid("ends_at", "must be after starts_at"));
     }

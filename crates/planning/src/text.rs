@@ -49,15 +49,3 @@ pub fn date_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), A
     }
     Ok(())
 }
-
-/// A name without surrounding spaces, not empty.
-///
-/// # Errors
-/// 422 naming `field` when nothing is left.
-pub fn name(field: &str, value: &str) -> Result<String, AppError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(AppError::invalid(field, "must not be blank"));
-    }
-    Ok(trimmed.to_owned())
-}

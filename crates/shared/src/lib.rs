@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
+pub mod input;
 pub mod jobs;
 pub mod mailer;
 pub mod notifications;

@@ -1,11 +1,12 @@
 //! The planning_change entries: audit rows of planning entities.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::audit_log;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use serde_json::Value;
 use shared::envelope::serialize_utc;
+use shared::input::{day_end, day_start};
 use shared::pagination::{PageParams, fetch_page};
 use shared::{AppError, Paginated};
 use utoipa::ToSchema;
@@ -82,14 +83,10 @@ pub async fn list(
         query = query.filter(audit_log::Column::UserId.eq(user));
     }
     if let Some(from) = q.from {
-        query =
-            query.filter(audit_log::Column::Timestamp.gte(from.and_time(NaiveTime::MIN).and_utc()));
+        query = query.filter(audit_log::Column::Timestamp.gte(day_start(from)));
     }
     if let Some(to) = q.to {
-        let end = (to + chrono::Duration::days(1))
-            .and_time(NaiveTime::MIN)
-            .and_utc();
-        query = query.filter(audit_log::Column::Timestamp.lt(end));
+        query = query.filter(audit_log::Column::Timestamp.lt(day_end(to)));
     }
     let query = query
         .order_by_desc(audit_log::Column::Timestamp)

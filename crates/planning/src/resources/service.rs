@@ -149,7 +149,7 @@ pub async fn add_skill(
     actor: &Actor,
     name: String,
 ) -> Result<skill::Model, AppError> {
-    let name = crate::text::name("name", &name)?;
+    let name = shared::input::required(&name, "name")?;
     let txn = shared::db::begin_write(db).await?;
     let saved = skill::Model {
         id: Uuid::now_v7(),
@@ -214,7 +214,7 @@ pub async fn save_team(
     spec: TeamSpec,
 ) -> Result<team::Model, AppError> {
     let spec = TeamSpec {
-        name: crate::text::name("name", &spec.name)?,
+        name: shared::input::required(&spec.name, "name")?,
         ..spec
     };
     check_capacity(spec.capacity_hard, spec.capacity_soft)?;
@@ -307,7 +307,7 @@ pub async fn save_job_role(
     name: String,
     required_skills: Vec<Uuid>,
 ) -> Result<job_role::Model, AppError> {
-    let name = crate::text::name("name", &name)?;
+    let name = shared::input::required(&name, "name")?;
     let txn = shared::db::begin_write(db).await?;
     check_skills(&txn, "required_skills", &required_skills).await?;
     let mut skills = required_skills;
@@ -680,7 +680,7 @@ pub async fn add_holiday(
     date: NaiveDate,
     name: String,
 ) -> Result<holiday::Model, AppError> {
-    let name = crate::text::name("name", &name)?;
+    let name = shared::input::required(&name, "name")?;
     let txn = shared::db::begin_write(db).await?;
     if let Some(site) = site_id {
         check_site(&txn, "site_id", site).await?;

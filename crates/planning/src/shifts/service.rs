@@ -9,7 +9,7 @@ use entity::user;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use shared::audit::{self, Actor, AuditEntry};
 use shared::notifications::{Notice, notify_users};
@@ -556,19 +556,16 @@ pub async fn remove(
     actor: &Actor,
     id: Uuid,
 ) -> Result<(Removal, Option<ShiftView>), AppError> {
-    let txn = db.begin().await?;
     let current = shift::Entity::find_by_id(id)
-        .one(&txn)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("No such shift"))?;
     if current.status != ShiftStatus::Draft {
-        txn.rollback().await?;
         return Ok((
             Removal::Cancelled,
             Some(cancel(db, state, actor, id).await?),
         ));
     }
-    txn.rollback().await?;
     let txn = shared::db::begin_write(db).await?;
     let current = shared::db::for_update(shift::Entity::find_by_id(id), &txn)
         .one(&txn)

@@ -135,7 +135,7 @@ pub async fn save(
     spec: TemplateSpec,
 ) -> Result<TemplateView, AppError> {
     let spec = TemplateSpec {
-        name: crate::text::name("name", &spec.name)?,
+        name: shared::input::required(&spec.name, "name")?,
         ..spec
     };
     let txn = shared::db::begin_write(db).await?;
