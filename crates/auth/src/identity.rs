@@ -17,7 +17,10 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+};
 use serde::Serialize;
 use shared::AppError;
 use shared::request::{Principal, error_response};
@@ -228,6 +231,73 @@ pub async fn authenticate_token(
     }
 }
 
+/// What the middleware reads of an account, and of the access token's session, in one query.
+#[derive(Debug, FromQueryResult)]
+struct AccountCheck {
+    id: Uuid,
+    role: Role,
+    email: String,
+    company_id: Option<Uuid>,
+    is_active: bool,
+    email_verified_at: Option<DateTime<Utc>>,
+    password_must_change: bool,
+    session_user_id: Option<Uuid>,
+    session_expires_at: Option<DateTime<Utc>>,
+    session_revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The account and, for an access token, its session (`sid`): one round trip that reads only
+/// the columns the checks need, since every authenticated request runs it.
+async fn load_account(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    sid: Option<Uuid>,
+) -> Result<Option<AccountCheck>, sea_orm::DbErr> {
+    let mut select = Query::select();
+    select
+        .columns([
+            (user::Entity, user::Column::Id),
+            (user::Entity, user::Column::Role),
+            (user::Entity, user::Column::Email),
+            (user::Entity, user::Column::CompanyId),
+            (user::Entity, user::Column::IsActive),
+            (user::Entity, user::Column::EmailVerifiedAt),
+            (user::Entity, user::Column::PasswordMustChange),
+        ])
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user_id));
+    let session_column = |column: session::Column| -> Expr {
+        match sid {
+            Some(_) => Expr::col((session::Entity, column)),
+            None => Expr::cust("NULL"),
+        }
+    };
+    select
+        .expr_as(
+            session_column(session::Column::UserId),
+            Alias::new("session_user_id"),
+        )
+        .expr_as(
+            session_column(session::Column::ExpiresAt),
+            Alias::new("session_expires_at"),
+        )
+        .expr_as(
+            session_column(session::Column::RevokedAt),
+            Alias::new("session_revoked_at"),
+        );
+    if let Some(sid) = sid {
+        select.join(
+            JoinType::LeftJoin,
+            session::Entity,
+            Expr::col((session::Entity, session::Column::Id)).eq(sid),
+        );
+    }
+    db.query_one(&select)
+        .await?
+        .map(|row| AccountCheck::from_query_result(&row, ""))
+        .transpose()
+}
+
 /// The account (and, for an access token, the session) behind a verified token.
 async fn check_account(
     db: &DatabaseConnection,
@@ -238,12 +308,11 @@ async fn check_account(
         Credential::Unavailable
     };
     let now = Utc::now();
-    let user_id = match &presented {
-        Presented::Jwt(claims) => claims.sub,
-        Presented::Pat { user_id, .. } => *user_id,
+    let (user_id, sid) = match &presented {
+        Presented::Jwt(claims) => (claims.sub, Some(claims.sid)),
+        Presented::Pat { user_id, .. } => (*user_id, None),
     };
-    let account = user::Entity::find_by_id(user_id)
-        .one(db)
+    let account = load_account(db, user_id, sid)
         .await
         .map_err(unavailable)?
         .filter(|u| u.is_active && u.email_verified_at.is_some())
@@ -255,18 +324,18 @@ async fn check_account(
                     "The account's role changed; sign in again",
                 ));
             }
-            let session = session::Entity::find_by_id(claims.sid)
-                .one(db)
-                .await
-                .map_err(unavailable)?
-                .filter(|s| s.user_id == account.id && s.revoked_at.is_none() && s.expires_at > now)
-                .ok_or(Credential::Invalid("The session has ended; sign in again"))?;
+            let live = account.session_user_id == Some(account.id)
+                && account.session_revoked_at.is_none()
+                && account.session_expires_at.is_some_and(|at| at > now);
+            if !live {
+                return Err(Credential::Invalid("The session has ended; sign in again"));
+            }
             Ok(AuthUser {
                 id: account.id,
                 role: account.role,
                 email: account.email,
                 company_id: account.company_id,
-                session_id: Some(session.id),
+                session_id: Some(claims.sid),
                 token_id: None,
                 access_expires_at: DateTime::from_timestamp(claims.exp, 0),
                 must_change_password: account.password_must_change,

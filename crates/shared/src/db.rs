@@ -64,6 +64,9 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // A page of 100 rows crosses from the connection's thread without the thread
+                // stopping halfway for the reader (sqlx's default buffer is 50 rows).
+                .row_buffer_size(256)
                 .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
         })
         .map_sqlx_postgres_opts(|opts| {

@@ -5,7 +5,11 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::invoice::InvoiceStatus;
 use entity::payment::PaymentStatus;
 use entity::{invoice, payment};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
 use shared::pagination::PageParams;
 use shared::{AppError, PageMeta, Paginated};
 use uuid::Uuid;
@@ -44,7 +48,36 @@ async fn company_payments(
         .collect())
 }
 
-/// What the company owes now.
+/// The invoice side of [`balance`], summed by the database.
+#[derive(Debug, FromQueryResult)]
+struct InvoiceSums {
+    invoiced: Option<i64>,
+    outstanding: Option<i64>,
+    open: Option<i64>,
+    overdue: Option<i64>,
+    overdue_count: Option<i64>,
+    next_due: Option<NaiveDate>,
+}
+
+/// The payment side of [`balance`]: amounts by status.
+#[derive(Debug, FromQueryResult)]
+struct PaymentSums {
+    status: PaymentStatus,
+    amount: Option<i64>,
+}
+
+/// `SUM(expr)` as a 64-bit integer on both databases (PostgreSQL's sum of a bigint is numeric).
+fn sum(expr: impl Into<Expr>) -> Expr {
+    Func::cast_as(Func::sum(expr), Alias::new("BIGINT")).into()
+}
+
+/// `expr` where `cond` holds, else 0.
+fn when(cond: Expr, expr: impl Into<Expr>) -> Expr {
+    Expr::case(cond, expr).finally(0).into()
+}
+
+/// What the company owes now, summed by the database (two aggregate queries, whatever the
+/// number of invoices).
 ///
 /// # Errors
 /// Database errors.
@@ -54,41 +87,70 @@ pub async fn balance(
     company_id: Uuid,
 ) -> Result<Balance, AppError> {
     let today = state.today();
-    let invoices = company_invoices(db, company_id).await?;
-    let payments = company_payments(db, company_id, &invoices).await?;
-    let mut b = Balance {
-        currency: state.currency.clone(),
-        total_invoiced_cents: 0,
-        total_paid_cents: 0,
-        pending_payments_cents: 0,
-        outstanding_cents: 0,
-        overdue_cents: 0,
-        open_invoices: 0,
-        overdue_invoices: 0,
-        next_due_date: None,
+    let open_statuses: Vec<InvoiceStatus> = InvoiceStatus::iter().filter(|s| s.is_open()).collect();
+    let open = Expr::col(invoice::Column::Status).is_in(open_statuses);
+    // Past due and still expecting money (as `invoices::is_overdue`).
+    let overdue = open
+        .clone()
+        .and(Expr::col(invoice::Column::DueDate).lt(today));
+    let left = Expr::col(invoice::Column::TotalCents).sub(Expr::col(invoice::Column::PaidCents));
+    let counted = || {
+        invoices::visible(company_id).filter(invoice::Column::Status.ne(InvoiceStatus::Cancelled))
     };
-    for inv in &invoices {
-        b.total_invoiced_cents += inv.total_cents;
-        if inv.status.is_open() {
-            let left = inv.total_cents - inv.paid_cents;
-            b.outstanding_cents += left;
-            b.open_invoices += 1;
-            if invoices::is_overdue(inv, today) {
-                b.overdue_cents += left;
-                b.overdue_invoices += 1;
-            } else if b.next_due_date.is_none_or(|d| inv.due_date < d) {
-                b.next_due_date = Some(inv.due_date);
-            }
-        }
-    }
-    for p in &payments {
-        match p.status {
-            PaymentStatus::Completed => b.total_paid_cents += p.amount_cents,
-            PaymentStatus::Pending => b.pending_payments_cents += p.amount_cents,
-            PaymentStatus::Failed => {}
-        }
-    }
-    Ok(b)
+    let sums = counted()
+        .select_only()
+        .column_as(sum(Expr::col(invoice::Column::TotalCents)), "invoiced")
+        .column_as(sum(when(open.clone(), left.clone())), "outstanding")
+        .column_as(sum(when(open.clone(), 1)), "open")
+        .column_as(sum(when(overdue.clone(), left)), "overdue")
+        .column_as(sum(when(overdue.clone(), 1)), "overdue_count")
+        .column_as(
+            Expr::from(Func::min(Expr::case(
+                open.and(overdue.not()),
+                Expr::col(invoice::Column::DueDate),
+            ))),
+            "next_due",
+        )
+        .into_model::<InvoiceSums>()
+        .one(db)
+        .await?;
+    let payments = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::Status)
+        .column_as(sum(Expr::col(payment::Column::AmountCents)), "amount")
+        .filter(payment::Column::CompanyId.eq(company_id))
+        .filter(
+            payment::Column::InvoiceId.in_subquery(
+                counted()
+                    .select_only()
+                    .column(invoice::Column::Id)
+                    .into_query(),
+            ),
+        )
+        .group_by(payment::Column::Status)
+        .into_model::<PaymentSums>()
+        .all(db)
+        .await?;
+    let amount = |status: PaymentStatus| {
+        payments
+            .iter()
+            .filter(|p| p.status == status)
+            .filter_map(|p| p.amount)
+            .sum()
+    };
+    let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+    let sums = sums.as_ref();
+    Ok(Balance {
+        currency: state.currency.clone(),
+        total_invoiced_cents: sums.and_then(|s| s.invoiced).unwrap_or(0),
+        total_paid_cents: amount(PaymentStatus::Completed),
+        pending_payments_cents: amount(PaymentStatus::Pending),
+        outstanding_cents: sums.and_then(|s| s.outstanding).unwrap_or(0),
+        overdue_cents: sums.and_then(|s| s.overdue).unwrap_or(0),
+        open_invoices: count(sums.and_then(|s| s.open)),
+        overdue_invoices: count(sums.and_then(|s| s.overdue_count)),
+        next_due_date: sums.and_then(|s| s.next_due),
+    })
 }
 
 /// When a payment counts in the ledger: its confirmation.

@@ -314,6 +314,11 @@ async fn balance_ledger_and_summary_add_up() {
     assert_eq!(balance["overdue_cents"], 99_999);
     assert_eq!(balance["open_invoices"], 3);
     assert_eq!(balance["overdue_invoices"], 1);
+    // The earliest due date of the open invoices not yet overdue.
+    assert_eq!(
+        balance["next_due_date"],
+        (w.today() + Days::new(60)).to_string()
+    );
     let ledger = w
         .get("/api/client/transactions?limit=100", &w.client_a)
         .await
