@@ -28,9 +28,9 @@ openapi:
 fuzz-api:
     scripts/fuzz-api.sh
 
-# Load benchmark (release build, fresh database, wrk).
-bench:
-    bench/run.sh
+# Load benchmark, release build on a fresh seeded database: [--pg] [--scale] [--smoke].
+bench *args:
+    bench/run.sh {{args}}
 
 # Everything CI runs.
 ci:

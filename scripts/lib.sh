@@ -62,3 +62,42 @@ presta_client_pat() {
     "$binary" seed-demo --email client@presta.local --password "$password" >/dev/null
   presta_pat client@presta.local "$password"
 }
+
+say() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# ensure_postgres: install and start PostgreSQL if needed; PG_ADMIN_URL (a superuser URL, by
+# default postgres@127.0.0.1:5432) is set to one that works.
+PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+ensure_postgres() {
+  if ! command -v pg_isready >/dev/null 2>&1; then
+    say "Installing PostgreSQL"
+    apt_install postgresql postgresql-client
+  fi
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+    say "Starting PostgreSQL"
+    if command -v pg_lsclusters >/dev/null 2>&1; then
+      if [ -z "$(pg_lsclusters -h)" ]; then
+        as_root pg_createcluster "$(ls /usr/lib/postgresql | sort -V | tail -n 1)" main
+      fi
+      pg_lsclusters -h | while read -r version cluster _; do
+        as_root pg_ctlcluster "$version" "$cluster" start || true
+      done
+    else
+      as_root service postgresql start
+    fi
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+  # -w: never prompt for a password (a prompt would hang CI).
+  if ! psql -w "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    # A stock install refuses passwordless TCP logins: give the CI role a password.
+    as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\""
+    PG_ADMIN_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    psql -w "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null
+  fi
+}
+

@@ -12,6 +12,8 @@
 //! ```
 
 mod planning;
+mod portal;
+mod scale;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -60,10 +62,46 @@ struct Args {
     /// Prestataire users to plan with `--planning-shifts`.
     #[arg(long, default_value_t = 400)]
     planning_people: usize,
+    /// Client projects (the bench company gets `--bench-projects` of them).
+    #[arg(long, default_value_t = 10_000)]
+    projects: u32,
+    /// Invoices with their lines and payments (the bench company gets `--bench-invoices`).
+    #[arg(long, default_value_t = 50_000)]
+    invoices: u32,
+    /// Projects of the bench company (the first one).
+    #[arg(long, default_value_t = 400)]
+    bench_projects: u32,
+    /// Invoices of the bench company.
+    #[arg(long, default_value_t = 1_000)]
+    bench_invoices: u32,
+    /// Prestataire and revendeur accounts (besides one client account per company).
+    #[arg(long, default_value_t = 50)]
+    prestataires: u32,
+    #[arg(long, default_value_t = 20)]
+    revendeurs: u32,
+    /// The bench company's client account, and the password of every seeded account.
+    #[arg(long, default_value = "bench-client@presta.local")]
+    bench_email: String,
+    #[arg(long, env = "BENCH_PASSWORD")]
+    bench_password: Option<String>,
+    /// Instead of seeding: copy the tickets there are by SQL until there are this many (the
+    /// scale scenario), then refresh PostgreSQL's statistics.
+    #[arg(long)]
+    grow_tickets: Option<i64>,
+    /// Instead of seeding: show the plans of the benchmark's filtered ticket list (count and
+    /// page of 100, as the tickets crate builds them) and time them.
+    #[arg(long)]
+    explain_list: bool,
     /// Instead of seeding: show the plan of this SQL statement (SQLite's `EXPLAIN QUERY PLAN`,
     /// PostgreSQL's `EXPLAIN ANALYZE`), run it and print its time, to study the queries.
     #[arg(long)]
     explain: Option<String>,
+}
+
+/// A line of a report on standard output (printing is its purpose).
+#[allow(clippy::print_stdout)]
+fn print_line(line: &str) {
+    println!("{line}");
 }
 
 /// `--explain`: the plan of `sql` and how long it takes (printing is its purpose).
@@ -689,6 +727,17 @@ async fn main() -> Result<()> {
     if let Some(sql) = &args.explain {
         return explain(&db, sql).await;
     }
+    if args.explain_list {
+        return scale::explain_list(&db).await;
+    }
+    if let Some(target) = args.grow_tickets {
+        let total = scale::grow_tickets(&db, target).await?;
+        eprintln!(
+            "{total} tickets in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     let targets = shared::config::parse_sla_targets(shared::config::DEFAULT_SLA_TARGETS)
         .map_err(anyhow::Error::msg)?;
     let policy = SlaPolicy::from_config(&targets, 75).map_err(anyhow::Error::msg)?;
@@ -709,6 +758,47 @@ async fn main() -> Result<()> {
         args.tickets,
         started.elapsed().as_secs_f64()
     );
+    if args.projects + args.invoices > 0 || args.bench_password.is_some() {
+        // One Argon2id hash (the server's parameters) for every seeded account: hashing a
+        // thousand passwords would take the seeding's whole time.
+        let password = args
+            .bench_password
+            .clone()
+            .unwrap_or_else(|| shared::crypto::random_token(24));
+        let hash = auth::password::PasswordHasher::new()
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+            .hash(&password)
+            .await
+            .map_err(|e| anyhow::anyhow!("hashing the bench password: {e}"))?;
+        let sizes = portal::Sizes {
+            projects: args.projects,
+            invoices: args.invoices,
+            prestataires: args.prestataires,
+            revendeurs: args.revendeurs,
+            bench_projects: args.bench_projects.min(args.projects),
+            bench_invoices: args.bench_invoices.min(args.invoices),
+        };
+        let seeded = portal::seed(
+            &db,
+            &mut rng,
+            &companies,
+            &sites,
+            &sizes,
+            &args.bench_email,
+            &hash,
+            now,
+        )
+        .await?;
+        eprintln!(
+            "{} accounts, {} projects, {} invoices ({} lines, {} payments) in {:.1} s",
+            seeded.users,
+            seeded.projects,
+            seeded.invoices,
+            seeded.lines,
+            seeded.payments,
+            started.elapsed().as_secs_f64()
+        );
+    }
     if args.planning_shifts > 0 {
         let site_ids: Vec<Uuid> = sites.iter().map(|s| s.id).collect();
         let week = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).context("a date")?;
@@ -729,5 +819,7 @@ async fn main() -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    scale::refresh_statistics(&db).await?;
+    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -87,35 +87,16 @@ pub async fn seed(
             max_hours_week: (p % 4 == 0).then_some(35.0),
             max_hours_month: None,
         });
-        users.push(user::ActiveModel {
-            id: Set(id),
-            email: Set(format!("collaborateur{}@bench.presta.local", p + 1)),
-            // Not a hash of any password: these accounts exist to be planned, not to sign in.
-            password_hash: Set("!benchmark-account".to_owned()),
-            full_name: Set(format!("Collaborateur {}", p + 1)),
-            phone: Set(None),
-            role: Set(Role::Prestataire),
-            company_id: Set(None),
-            is_active: Set(true),
-            email_verified_at: Set(Some(now)),
-            failed_login_count: Set(0),
-            locked_until: Set(None),
-            lock_notified: Set(false),
-            last_login_at: Set(None),
-            password_changed_at: Set(now),
-            password_must_change: Set(false),
-            totp_secret_enc: Set(None),
-            totp_enabled_at: Set(None),
-            totp_last_step: Set(None),
-            totp_failed_count: Set(0),
-            totp_failed_since: Set(None),
-            totp_locked_until: Set(None),
-            google_ai_key_enc: Set(None),
-            openai_key_enc: Set(None),
-            verification_sent_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        // Not a hash of any password: these accounts exist to be planned, not to sign in.
+        users.push(crate::portal::account(
+            id,
+            format!("collaborateur{}@bench.presta.local", p + 1),
+            format!("Collaborateur {}", p + 1),
+            Role::Prestataire,
+            None,
+            "!benchmark-account",
+            now,
+        ));
         profiles.push(collaborator::ActiveModel {
             user_id: Set(id),
             team_id: Set(Some(team_id)),
