@@ -19,9 +19,32 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
 fi
-if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/st" --version | grep -q "$VERSION"; then
+# CPython before 3.11.8 / 3.12.2 keeps the AST constructor's recursion depth in shared state, so
+# two threads parsing at once (hypothesis describes its filters that way when schemathesis runs two
+# workers) can raise "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905) and fail a clean run. Take a fixed interpreter when there is one;
+# otherwise fuzz on one worker.
+PYTHON="" WORKERS=2
+candidates=(python3.14 python3.13 python3.12 python3.11 python3)
+if command -v pyenv >/dev/null 2>&1; then
+  mapfile -t -O ${#candidates[@]} candidates < <(ls -d "$(pyenv root)"/versions/3.*/bin/python3 2>/dev/null | sort -rV)
+fi
+for candidate in "${candidates[@]}"; do
+  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys, venv, ensurepip
+v = sys.version_info[:3]
+sys.exit(0 if v >= (3, 13) or (3, 12, 2) <= v < (3, 13) or (3, 11, 8) <= v < (3, 12) else 1)' 2>/dev/null; then
+    PYTHON=$candidate
+    break
+  fi
+done
+if [ -z "$PYTHON" ]; then
+  PYTHON=python3 WORKERS=1
+  echo "fuzzing on one worker: $(python3 --version) has python/cpython#106905"
+fi
+if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/st" --version | grep -q "$VERSION" ||
+  [ "$("$VENV/bin/python" --version 2>&1)" != "$("$PYTHON" --version 2>&1)" ]; then
   rm -rf "$VENV"
-  python3 -m venv "$VENV"
+  "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$VERSION"
 fi
 
@@ -35,26 +58,30 @@ PORT=$PRESTA_PORT
 # exercised beyond their 401 (schemathesis' ignored_auth check still sends them without it).
 PAT=$(presta_admin_pat)
 
+# fuzz LOG TAIL TOKEN SEED [st options]: run schemathesis, keep its log, print its summary and,
+# when it fails, what failed (its ERRORS and FAILURES sections).
+fuzz() {
+  local log=$OUT/$1 tail=$2 token=$3 seed=$4
+  shift 4
+  if ! "$VENV/bin/st" --no-color run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
+    -H "Authorization: Bearer $token" \
+    --checks all --workers "$WORKERS" --max-examples "${FUZZ_MAX_EXAMPLES:-100}" --seed "$seed" \
+    --request-timeout 10 "$@" >"$log" 2>&1; then
+    sed -n '/^=* \(ERRORS\|FAILURES\) =*$/,/^=* \(WARNINGS\|SUMMARY\) =*$/p' "$log" | cut -c1-400 | head -n 150
+    tail -n "$tail" "$log"
+    echo "!! schemathesis failed: $log"
+    exit 1
+  fi
+  tail -n "$tail" "$log"
+}
 # logout-all and token revocation can revoke the fuzzer's own token (stateful tests find its id
 # in the token list): they run last, on their own.
-fuzz() {
-  "$VENV/bin/st" --no-color run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
-    -H "Authorization: Bearer $PAT" \
-    --checks all --workers 2 --max-examples "${FUZZ_MAX_EXAMPLES:-100}" --seed 20261121 \
-    --request-timeout 10 "$@" 2>&1
-}
-fuzz --exclude-operation-id logout_all --exclude-operation-id revoke |
-  tee "$OUT/schemathesis.log" | tail -n 25
-fuzz --include-operation-id logout_all --include-operation-id revoke |
-  tee "$OUT/schemathesis-revocations.log" | tail -n 6
+fuzz schemathesis.log 25 "$PAT" 20261121 --exclude-operation-id logout_all --exclude-operation-id revoke
+fuzz schemathesis-revocations.log 6 "$PAT" 20261121 --include-operation-id logout_all --include-operation-id revoke
 # The client portal again as a client of a demo company, so its routes answer with real data
 # instead of 403.
 CLIENT_PAT=$(presta_client_pat ./target/debug/presta "${FUZZ_DATABASE_URL:-}")
-"$VENV/bin/st" --no-color run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
-  -H "Authorization: Bearer $CLIENT_PAT" --include-path-regex '^/api/client/' \
-  --checks all --workers 2 --max-examples "${FUZZ_MAX_EXAMPLES:-100}" --seed 20261122 \
-  --request-timeout 10 2>&1 |
-  tee "$OUT/schemathesis-client.log" | tail -n 8
+fuzz schemathesis-client.log 8 "$CLIENT_PAT" 20261122 --include-path-regex '^/api/client/'
 
 if grep -qE '"level":"ERROR"|panicked' "$OUT/server.log"; then
   echo "!! the server logged errors while being fuzzed:"
