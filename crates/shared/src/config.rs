@@ -109,6 +109,9 @@ pub struct Config {
     pub http_workers: usize,
     pub database_url: String,
     pub db_max_connections: u32,
+    /// PostgreSQL cancels a request's statement after this long (`None`: never), so a request
+    /// abandoned by its client cannot keep a connection and a core busy.
+    pub db_statement_timeout: Option<Duration>,
     pub data_dir: PathBuf,
     pub redis_url: Option<String>,
     /// Prefix of every Redis key (lets several deployments share one Redis).
@@ -259,6 +262,7 @@ impl fmt::Debug for Config {
             .field("http_workers", &self.http_workers)
             .field("database_url", &redact_url(&self.database_url))
             .field("db_max_connections", &self.db_max_connections)
+            .field("db_statement_timeout", &self.db_statement_timeout)
             .field("data_dir", &self.data_dir)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
@@ -683,6 +687,21 @@ impl Config {
                 get("DB_MAX_CONNECTIONS"),
                 default_pool,
             )?,
+            db_statement_timeout: match parse(
+                "DB_STATEMENT_TIMEOUT_MS",
+                get("DB_STATEMENT_TIMEOUT_MS"),
+                30_000_u32,
+            )? {
+                0 => None,
+                // PostgreSQL takes at most i32::MAX milliseconds.
+                ms if i32::try_from(ms).is_err() => {
+                    return Err(invalid(
+                        "DB_STATEMENT_TIMEOUT_MS",
+                        "must be at most 2147483647 (0: no limit)",
+                    ));
+                }
+                ms => Some(Duration::from_millis(u64::from(ms))),
+            },
             database_url,
             data_dir,
             redis_url: get("REDIS_URL"),
@@ -820,6 +839,7 @@ mod tests {
         assert!(cfg.database_url.starts_with("sqlite://"));
         assert!(cfg.database_url.ends_with("presta.db?mode=rwc"));
         assert!(cfg.jwt_secret.expose_secret().len() >= MIN_JWT_SECRET_LEN);
+        assert_eq!(cfg.db_statement_timeout, Some(Duration::from_secs(30)));
         // The generated secret is kept: a second start reads the same one.
         let again = config(&[("DATA_DIR", dir.to_str().unwrap())]).unwrap();
         assert_eq!(
@@ -931,6 +951,19 @@ mod tests {
         }
         assert!(config(&[("DATA_DIR", d), ("JOB_LEASE_SECONDS", "0")]).is_err());
         assert!(config(&[("DATA_DIR", d), ("JOB_POLL_INTERVAL_MS", "0")]).is_err());
+        let off = config(&[("DATA_DIR", d), ("DB_STATEMENT_TIMEOUT_MS", "0")]).unwrap();
+        assert_eq!(off.db_statement_timeout, None);
+        let err = config(&[("DATA_DIR", d), ("DB_STATEMENT_TIMEOUT_MS", "-1")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("DB_STATEMENT_TIMEOUT_MS"),
+            "{err}"
+        );
+        let err =
+            config(&[("DATA_DIR", d), ("DB_STATEMENT_TIMEOUT_MS", "2147483648")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("DB_STATEMENT_TIMEOUT_MS"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 

@@ -30,14 +30,34 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
 /// # Errors
 /// The database cannot be reached or the SQLite folder cannot be created.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    connect_url(&config.database_url, config.db_max_connections).await
+    open(
+        &config.database_url,
+        config.db_max_connections,
+        config.db_statement_timeout,
+    )
+    .await
 }
 
-/// [`connect`] for a URL (tests and CLI tools).
+/// [`connect`] for a URL, with no statement timeout (migrations, background jobs, tests and
+/// administration of their databases).
 ///
 /// # Errors
 /// The database cannot be reached or the SQLite folder cannot be created.
 pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    open(url, max_connections, None).await
+}
+
+/// Open a pool of `max_connections`. On PostgreSQL, `statement_timeout` has the server cancel
+/// any statement running longer (SQLSTATE 57014, answered 503 by [`crate::AppError`]); SQLite
+/// has no such setting.
+///
+/// # Errors
+/// The database cannot be reached or the SQLite folder cannot be created.
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
     if let Some(parent) = sqlite_file(url).and_then(|f| f.parent().map(PathBuf::from))
         && !parent.as_os_str().is_empty()
     {
@@ -74,6 +94,10 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
             opts.application_name("presta")
                 .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
         });
+    if let Some(limit) = statement_timeout {
+        // Sent as a startup parameter (ignored by SQLite).
+        options.statement_timeout(limit);
+    }
     sea_orm::Database::connect(options).await
 }
 

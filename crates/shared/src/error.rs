@@ -308,6 +308,10 @@ impl From<DbErr> for AppError {
                 tracing::error!(error = %err, "database unavailable");
                 Self::Unavailable("The database is unavailable".to_owned())
             }
+            _ if sqlstate(&err).as_deref() == Some(QUERY_CANCELED) => {
+                tracing::warn!(error = %err, "a statement ran past DB_STATEMENT_TIMEOUT_MS");
+                Self::Unavailable("The database took too long to answer".to_owned())
+            }
             _ if value_rejected_by_database(&err) => {
                 tracing::info!(error = %err, "the database refused a value");
                 Self::Unprocessable {
@@ -337,22 +341,25 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
+
+/// The code the database gave for a failed statement (a PostgreSQL SQLSTATE, an SQLite result
+/// code), if it was the database that refused it.
+fn sqlstate(err: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    Some(e.as_database_error()?.code()?.into_owned())
+}
+
 /// The database refused a value the client sent (PostgreSQL SQLSTATE class 22 "data
 /// exception", or 54000 "program limit exceeded" for an index row that is too large; SQLite
 /// `SQLITE_TOOBIG`). That is bad input, not a server fault.
 fn value_rejected_by_database(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
-    let Some(db_err) = e.as_database_error() else {
-        return false;
-    };
-    match db_err.code() {
-        Some(code) => code.starts_with("22") || code == "54000" || code == "18",
-        None => false,
-    }
+    sqlstate(err).is_some_and(|code| code.starts_with("22") || code == "54000" || code == "18")
 }
 
 /// Is this error a unique violation (so the caller can say which value collided)?

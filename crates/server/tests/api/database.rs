@@ -92,3 +92,34 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync() {
     assert_eq!(pragma("foreign_keys").await, "1");
     assert_eq!(pragma("synchronous").await, "2");
 }
+
+#[tokio::test]
+async fn a_statement_past_the_timeout_is_cancelled_and_answers_503() {
+    let app = test_support::spawn_app_with(
+        test_support::TestOptions::default().env("DB_STATEMENT_TIMEOUT_MS", "300"),
+    )
+    .await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // SQLite has no statement timeout: the setting changes nothing there.
+        app.db.execute_unprepared("SELECT 1").await.unwrap();
+        return;
+    }
+    let started = std::time::Instant::now();
+    let err = app
+        .db
+        .execute_unprepared("SELECT pg_sleep(10)")
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    match AppError::from(err) {
+        AppError::Unavailable(message) => {
+            assert_eq!(message, "The database took too long to answer");
+        }
+        other => panic!("expected a 503, got {other:?}"),
+    }
+    // A statement within the limit runs, on the same pool.
+    app.db
+        .execute_unprepared("SELECT pg_sleep(0.05)")
+        .await
+        .unwrap();
+}
