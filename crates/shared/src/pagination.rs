@@ -301,7 +301,7 @@ where
     }
 }
 
-/// Run a select as one page plus its exact total, both in SQL.
+/// Run a select as one page plus its exact total, both in SQL (see [`page_and_total`]).
 ///
 /// # Errors
 /// Database errors from either query.
@@ -315,16 +315,51 @@ where
     S: PaginatorTrait<'db, C>,
 {
     let paginator = select.paginate(db, page.limit);
-    let total = paginator.num_items().await?;
-    let items = if page.offset() >= total {
-        Vec::new()
-    } else {
-        paginator.fetch_page(page.page - 1).await?
-    };
+    let (items, total) = page_and_total(
+        page,
+        || paginator.fetch_page(page.page - 1),
+        || paginator.num_items(),
+    )
+    .await?;
     Ok(Paginated::new(
         items,
         PageMeta::new(page.page, page.limit, total),
     ))
+}
+
+/// The rows of `page` (`rows` reads them) and the total (`count` counts them), with as few
+/// queries as the page allows: a first page is read first and counted only when it is full
+/// (a shorter one holds everything); a later page is counted first, so a page past the end
+/// costs the count alone.
+///
+/// # Errors
+/// The errors of either query.
+pub async fn page_and_total<T, E, R, RF, C, CF>(
+    page: PageParams,
+    rows: R,
+    count: C,
+) -> Result<(Vec<T>, u64), E>
+where
+    R: FnOnce() -> RF,
+    RF: Future<Output = Result<Vec<T>, E>>,
+    C: FnOnce() -> CF,
+    CF: Future<Output = Result<u64, E>>,
+{
+    if page.page > 1 {
+        let total = count().await?;
+        let items = if page.offset() >= total {
+            Vec::new()
+        } else {
+            rows().await?
+        };
+        return Ok((items, total));
+    }
+    let items = rows().await?;
+    let total = match u64::try_from(items.len()) {
+        Ok(read) if read < page.limit => read,
+        _ => count().await?,
+    };
+    Ok((items, total))
 }
 
 #[cfg(test)]
@@ -350,6 +385,47 @@ mod tests {
             AppError::Validation(f) => f.fields().keys().cloned().collect(),
             other => panic!("expected 422, got {other:?}"),
         }
+    }
+
+    /// Runs `page_and_total` over `rows` rows, returning the page, the total and the queries.
+    async fn paged(page: u64, limit: u64, rows: u64) -> (Vec<u64>, u64, Vec<&'static str>) {
+        let queries = std::cell::RefCell::new(Vec::new());
+        let params = PageParams { page, limit };
+        let all: Vec<u64> = (0..rows).collect();
+        let run = page_and_total(
+            params,
+            || async {
+                queries.borrow_mut().push("rows");
+                let start = usize::try_from(params.offset()).unwrap().min(all.len());
+                let end = (start + usize::try_from(limit).unwrap()).min(all.len());
+                Ok::<_, ()>(all[start..end].to_vec())
+            },
+            || async {
+                queries.borrow_mut().push("count");
+                Ok(rows)
+            },
+        );
+        let (items, total) = run.await.unwrap();
+        (items, total, queries.into_inner())
+    }
+
+    #[tokio::test]
+    async fn a_short_first_page_is_not_counted_and_a_page_past_the_end_is_not_read() {
+        assert_eq!(paged(1, 20, 0).await, (vec![], 0, vec!["rows"]));
+        assert_eq!(paged(1, 20, 7).await, ((0..7).collect(), 7, vec!["rows"]));
+        assert_eq!(
+            paged(1, 20, 20).await,
+            ((0..20).collect(), 20, vec!["rows", "count"])
+        );
+        assert_eq!(
+            paged(1, 20, 47).await,
+            ((0..20).collect(), 47, vec!["rows", "count"])
+        );
+        assert_eq!(
+            paged(3, 20, 47).await,
+            ((40..47).collect(), 47, vec!["count", "rows"])
+        );
+        assert_eq!(paged(4, 20, 47).await, (vec![], 47, vec!["count"]));
     }
 
     #[test]

@@ -107,21 +107,30 @@ pub async fn visible_rows(
     query.all(db).await
 }
 
-/// The attachments of a ticket `scope` may see.
+/// Every attachment of a ticket, internal ones included, oldest first: the detail hands them
+/// to its messages and shows the ticket's own list through [`visible`].
 ///
 /// # Errors
 /// Database errors.
-pub async fn visible(
+pub async fn of_ticket(
     db: &impl ConnectionTrait,
+    ticket_id: Uuid,
+) -> Result<Vec<ticket_attachment::Model>, DbErr> {
+    visible_rows(db, Scope::Staff, ticket_id).await
+}
+
+/// The attachments among `files` that `scope` may see.
+#[must_use]
+pub fn visible(
     state: &TicketsState,
     scope: Scope,
-    ticket_id: Uuid,
-) -> Result<Vec<AttachmentView>, DbErr> {
-    Ok(visible_rows(db, scope, ticket_id)
-        .await?
-        .into_iter()
-        .map(|f| view(state, f))
-        .collect())
+    files: &[ticket_attachment::Model],
+) -> Vec<AttachmentView> {
+    files
+        .iter()
+        .filter(|f| scope.is_staff() || !f.interne)
+        .map(|f| view(state, f.clone()))
+        .collect()
 }
 
 /// What describes an uploaded file.

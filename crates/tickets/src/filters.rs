@@ -181,6 +181,19 @@ fn level_case(eval: &Expr, breach_at: Expr, warning_at: Expr) -> (Expr, Expr) {
 /// [`crate::sla::Materialized`] documents.
 #[must_use]
 pub fn sla_level_expr(now: DateTime<Utc>) -> Expr {
+    let (breach, warning) = sla_level_conditions(now);
+    Expr::Case(Box::new(
+        CaseStatement::new()
+            .case(breach, Expr::val(SlaLevel::Breach.as_str()))
+            .case(warning, Expr::val(SlaLevel::Warning.as_str()))
+            .finally(Expr::val(SlaLevel::Ok.as_str())),
+    ))
+}
+
+/// The two conditions [`sla_level_expr`] tests in order: `breach`, else `warning` (a ticket
+/// may meet both; it is then in breach), else `ok`.
+#[must_use]
+pub fn sla_level_conditions(now: DateTime<Utc>) -> (Cond, Cond) {
     let eval = Expr::expr(sea_orm::sea_query::Func::coalesce([
         tcol(ticket::Column::SlaPausedSince),
         Expr::val(now),
@@ -204,12 +217,7 @@ pub fn sla_level_expr(now: DateTime<Utc>) -> Expr {
         .add(res_warning)
         .add(frozen().eq(SlaLevel::Warning.number()))
         .add(Cond::all().add(frozen().is_null()).add(resp_warning));
-    Expr::Case(Box::new(
-        CaseStatement::new()
-            .case(breach, Expr::val(SlaLevel::Breach.as_str()))
-            .case(warning, Expr::val(SlaLevel::Warning.as_str()))
-            .finally(Expr::val(SlaLevel::Ok.as_str())),
-    ))
+    (breach, warning)
 }
 
 /// `SELECT … FROM tickets t` alone: enough for every filter, counts and statistics.

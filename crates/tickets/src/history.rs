@@ -156,28 +156,29 @@ impl From<ticket_history::Model> for HistoryView {
     }
 }
 
-/// The history `scope` may see, oldest first.
+/// The ticket's history as `scope` may see it (oldest first) and its status timeline, from
+/// one read of its rows.
 ///
 /// # Errors
 /// Database errors.
-pub async fn visible(
+pub async fn read(
     db: &impl ConnectionTrait,
     scope: Scope,
-    ticket_id: Uuid,
-) -> Result<Vec<HistoryView>, DbErr> {
-    let mut query = ticket_history::Entity::find()
-        .filter(ticket_history::Column::TicketId.eq(ticket_id))
+    ticket: &entity::ticket::Model,
+) -> Result<(Timeline, Vec<HistoryView>), DbErr> {
+    let rows = ticket_history::Entity::find()
+        .filter(ticket_history::Column::TicketId.eq(ticket.id))
         .order_by_asc(ticket_history::Column::CreatedAt)
-        .order_by_asc(ticket_history::Column::Id);
-    if !scope.is_staff() {
-        query = query.filter(ticket_history::Column::Interne.eq(false));
-    }
-    Ok(query
+        .order_by_asc(ticket_history::Column::Id)
         .all(db)
-        .await?
+        .await?;
+    let timeline = timeline_of(ticket, &rows);
+    let visible = rows
         .into_iter()
+        .filter(|row| scope.is_staff() || !row.interne)
         .map(HistoryView::from)
-        .collect())
+        .collect();
+    Ok((timeline, visible))
 }
 
 /// The ticket's status timeline, read from its history.
@@ -195,8 +196,14 @@ pub async fn timeline(
         .order_by_asc(ticket_history::Column::Id)
         .all(db)
         .await?;
+    Ok(timeline_of(ticket, &rows))
+}
+
+/// The status timeline in `rows` (the ticket's history, oldest first; other actions ignored).
+fn timeline_of(ticket: &entity::ticket::Model, rows: &[ticket_history::Model]) -> Timeline {
     let transitions = rows
-        .into_iter()
+        .iter()
+        .filter(|row| row.action == STATUS_CHANGE)
         .filter_map(|row| {
             let status = TicketStatus::ALL
                 .iter()
@@ -205,9 +212,9 @@ pub async fn timeline(
             Some((row.created_at, status))
         })
         .collect();
-    Ok(Timeline {
+    Timeline {
         created_at: ticket.date_creation,
         transitions,
         first_response_at: ticket.first_response_at,
-    })
+    }
 }

@@ -17,7 +17,7 @@ use shared::envelope::serialize_utc;
 use shared::extract::{Json, Path};
 use shared::idempotency::{Idempotency, IdempotencyKeyHeader};
 use shared::openapi::errors;
-use shared::pagination::PageParams;
+use shared::pagination::{PageParams, page_and_total};
 use shared::{ApiResponse, AppError, PageMeta, Paginated};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -104,54 +104,66 @@ async fn with_attachments(
     messages: Vec<ticket_message::Model>,
 ) -> Result<Vec<MessageView>, AppError> {
     let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
-    let mut files = if ids.is_empty() {
+    let files = if ids.is_empty() {
         Vec::new()
     } else {
         ticket_attachment::Entity::find()
             .filter(ticket_attachment::Column::MessageId.is_in(ids))
             .order_by_asc(ticket_attachment::Column::CreatedAt)
+            .order_by_asc(ticket_attachment::Column::Id)
             .all(db)
             .await?
     };
-    Ok(messages
+    Ok(attach(state, messages, &files))
+}
+
+/// Each message with its files among `files` (in their order; files of other messages and
+/// files of no message are left out).
+#[must_use]
+pub fn attach(
+    state: &TicketsState,
+    messages: Vec<ticket_message::Model>,
+    files: &[ticket_attachment::Model],
+) -> Vec<MessageView> {
+    messages
         .into_iter()
         .map(|message| {
-            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut files)
-                .into_iter()
-                .partition(|f| f.message_id == Some(message.id));
-            files = rest;
-            let views = mine
-                .into_iter()
-                .map(|f| attachments::view(state, f))
+            let views = files
+                .iter()
+                .filter(|f| f.message_id == Some(message.id))
+                .map(|f| attachments::view(state, f.clone()))
                 .collect();
             view(message, views)
         })
-        .collect())
+        .collect()
 }
 
-/// The latest `limit` messages `scope` may see (oldest first) and how many there are.
+/// The latest `limit` messages `scope` may see (oldest first, without their files: see
+/// [`attach`]) and how many there are.
 ///
 /// # Errors
 /// Database errors.
 pub async fn latest_visible(
     db: &impl ConnectionTrait,
-    state: &TicketsState,
     scope: Scope,
     ticket_id: Uuid,
     limit: u64,
-) -> Result<(Vec<MessageView>, i64), AppError> {
-    let total = visible_messages(scope, ticket_id).count(db).await?;
-    let mut latest = visible_messages(scope, ticket_id)
-        .order_by_desc(ticket_message::Column::CreatedAt)
-        .order_by_desc(ticket_message::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
+) -> Result<(Vec<ticket_message::Model>, u64), sea_orm::DbErr> {
+    // The latest messages are the first page, newest first.
+    let (mut latest, total) = page_and_total(
+        PageParams { page: 1, limit },
+        || {
+            visible_messages(scope, ticket_id)
+                .order_by_desc(ticket_message::Column::CreatedAt)
+                .order_by_desc(ticket_message::Column::Id)
+                .limit(limit)
+                .all(db)
+        },
+        || visible_messages(scope, ticket_id).count(db),
+    )
+    .await?;
     latest.reverse();
-    Ok((
-        with_attachments(db, state, latest).await?,
-        i64::try_from(total).unwrap_or(i64::MAX),
-    ))
+    Ok((latest, total))
 }
 
 /// A page of a ticket's messages, oldest first.
@@ -166,18 +178,19 @@ pub async fn list_page(
     page: PageParams,
 ) -> Result<Paginated<MessageView>, AppError> {
     let ticket = tickets::find(db, scope, key).await?;
-    let total = visible_messages(scope, ticket.id).count(db).await?;
-    let rows = if page.offset() >= total {
-        Vec::new()
-    } else {
-        visible_messages(scope, ticket.id)
-            .order_by_asc(ticket_message::Column::CreatedAt)
-            .order_by_asc(ticket_message::Column::Id)
-            .limit(page.limit)
-            .offset(page.offset())
-            .all(db)
-            .await?
-    };
+    let (rows, total) = page_and_total(
+        page,
+        || {
+            visible_messages(scope, ticket.id)
+                .order_by_asc(ticket_message::Column::CreatedAt)
+                .order_by_asc(ticket_message::Column::Id)
+                .limit(page.limit)
+                .offset(page.offset())
+                .all(db)
+        },
+        || visible_messages(scope, ticket.id).count(db),
+    )
+    .await?;
     Ok(Paginated::new(
         with_attachments(db, state, rows).await?,
         PageMeta::new(page.page, page.limit, total),

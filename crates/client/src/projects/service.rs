@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 use shared::audit::{self, Actor, AuditEntry};
 use shared::notifications::{Notice, notify_company};
-use shared::pagination::{PageParams, Sort, fetch_page};
+use shared::pagination::{PageParams, Sort, fetch_page, page_and_total};
 use shared::{AppError, Paginated};
 use uuid::Uuid;
 
@@ -186,17 +186,24 @@ pub async fn detail(
     today: NaiveDate,
 ) -> Result<ProjectDetail, AppError> {
     let project = find(db, company_id, id).await?;
-    let nb_comments = project_comment::Entity::find()
-        .filter(project_comment::Column::ProjectId.eq(id))
-        .count(db)
-        .await?;
-    let mut comments = project_comment::Entity::find()
-        .filter(project_comment::Column::ProjectId.eq(id))
-        .order_by_desc(project_comment::Column::CreatedAt)
-        .order_by_desc(project_comment::Column::Id)
-        .limit(DETAIL_COMMENTS)
-        .all(db)
-        .await?;
+    let of_project =
+        || project_comment::Entity::find().filter(project_comment::Column::ProjectId.eq(id));
+    // The latest comments are the first page, newest first.
+    let (mut comments, nb_comments) = page_and_total(
+        PageParams {
+            page: 1,
+            limit: DETAIL_COMMENTS,
+        },
+        || {
+            of_project()
+                .order_by_desc(project_comment::Column::CreatedAt)
+                .order_by_desc(project_comment::Column::Id)
+                .limit(DETAIL_COMMENTS)
+                .all(db)
+        },
+        || of_project().count(db),
+    )
+    .await?;
     comments.reverse();
     let nb_files = document::Entity::find()
         .filter(document::Column::ProjectId.eq(id))

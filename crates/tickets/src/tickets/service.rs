@@ -15,7 +15,7 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::audit::{self, AuditEntry};
-use shared::pagination::{Order, PageParams, Sort};
+use shared::pagination::{Order, PageParams, Sort, page_and_total};
 use shared::{AppError, PageMeta, Paginated};
 use uuid::Uuid;
 
@@ -374,12 +374,7 @@ pub async fn list(
         sort,
         state.clock.now(),
     )?;
-    let total = count(db, &base).await?;
-    let items = if page.offset() >= total {
-        Vec::new()
-    } else {
-        rows(db, &select).await?
-    };
+    let (items, total) = page_and_total(page, || rows(db, &select), || count(db, &base)).await?;
     Ok(Paginated::new(
         items.into_iter().map(TicketSummary::from).collect(),
         PageMeta::new(page.page, page.limit, total),
@@ -415,7 +410,7 @@ pub async fn detail(
         Some(id) => chantier::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
-    let timeline = history::timeline(db, &ticket).await?;
+    let (timeline, historique) = history::read(db, scope, &ticket).await?;
     let reading = state.sla.read(&timeline, ticket.priority, now);
     let resolution = reading.resolution;
     let remaining = resolution.remaining();
@@ -438,10 +433,12 @@ pub async fn detail(
             pourcentage: reading.first_response.percent(),
         },
     };
-    let (messages, nb_messages) =
-        messages::latest_visible(db, state, scope, ticket.id, DETAIL_MESSAGES).await?;
-    let piece_jointes = attachments::visible(db, state, scope, ticket.id).await?;
-    let historique = history::visible(db, scope, ticket.id).await?;
+    let (latest, nb_messages) =
+        messages::latest_visible(db, scope, ticket.id, DETAIL_MESSAGES).await?;
+    // Read after the messages, so the files of every message shown are among them.
+    let files = attachments::of_ticket(db, ticket.id).await?;
+    let messages = messages::attach(state, latest, &files);
+    let piece_jointes = attachments::visible(state, scope, &files);
     Ok(TicketDetail {
         id: ticket.id,
         numero: ticket.numero,
@@ -471,7 +468,7 @@ pub async fn detail(
         sla_details,
         tags: tags_of(&ticket.tags),
         escalation_level: ticket.escalation_level,
-        nb_messages,
+        nb_messages: i64::try_from(nb_messages).unwrap_or(i64::MAX),
         nb_piece_jointes: i64::try_from(piece_jointes.len()).unwrap_or(i64::MAX),
         messages,
         piece_jointes,
