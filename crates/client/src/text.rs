@@ -91,17 +91,6 @@ pub fn named_field(
     }
 }
 
-/// `CAST(SUM(column) AS BIGINT)`: PostgreSQL sums `bigint` into `numeric`, which does not read
-/// back as `i64`.
-#[must_use]
-pub fn sum_bigint<C: ColumnTrait>(column: C) -> SimpleExpr {
-    Func::cast_as(
-        Func::sum(Expr::col(column.as_column_ref())),
-        sea_orm::sea_query::Alias::new("BIGINT"),
-    )
-    .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sea_orm::sea_query::{Alias, Expr, Func, IntoCondition};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -143,6 +144,19 @@ pub async fn check_ready(
         Ok(Err(err)) => Err(format!("database error: {err}")),
         Err(_) => Err(format!("database did not answer within {timeout:?}")),
     }
+}
+
+/// `CAST(SUM(expr) AS BIGINT)`: a 64-bit integer on both databases (PostgreSQL sums a `bigint`
+/// into `numeric`, which does not read back as `i64`); `NULL` over no rows.
+#[must_use]
+pub fn sum_bigint(expr: impl Into<Expr>) -> Expr {
+    Func::cast_as(Func::sum(expr), Alias::new("BIGINT")).into()
+}
+
+/// `CASE WHEN cond THEN expr ELSE 0 END`: what a conditional [`sum_bigint`] adds up.
+#[must_use]
+pub fn when(cond: impl IntoCondition, expr: impl Into<Expr>) -> Expr {
+    Expr::case(cond, expr).finally(0).into()
 }
 
 /// Human name of the backend, for logs and metrics.

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use actix_web::{get, web};
 use chrono::{Duration, NaiveDate};
 use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
-use sea_orm::sea_query::{
-    Alias, CaseStatement, Expr, ExprTrait, Func, Query as SqlQuery, SelectStatement,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as SqlQuery, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use serde::{Deserialize, Serialize};
+use shared::db::{sum_bigint, when};
 use shared::extract::Query;
 use shared::openapi::errors;
 use shared::{ApiResponse, AppError};
@@ -138,19 +137,12 @@ async fn sla_counts(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<BTreeMap<String, u64>, DbErr> {
     let (breach, warning) = filters::sla_level_conditions(now);
-    let one_if = |case: CaseStatement| {
-        Expr::from(Func::sum(Expr::Case(Box::new(case.finally(Expr::val(0))))))
-    };
     let mut select = base;
     select
         .expr(Expr::cust("COUNT(*)"))
-        .expr(one_if(
-            CaseStatement::new().case(breach.clone(), Expr::val(1)),
-        ))
-        .expr(one_if(
-            CaseStatement::new()
-                .case(breach, Expr::val(0))
-                .case(warning, Expr::val(1)),
+        .expr(sum_bigint(when(breach.clone(), 1)))
+        .expr(sum_bigint(
+            Expr::case(breach, 0).case(warning, 1).finally(0),
         ));
     let (mut total, mut in_breach, mut in_warning) = (0, 0, 0);
     if let Some(row) = db.query_one(&select).await? {

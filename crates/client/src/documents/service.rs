@@ -7,7 +7,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use entity::document::DocumentCategory;
 use entity::{document, document_share};
-use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::audit::{self, AuditEntry};
+use shared::db::sum_bigint;
 use shared::pagination::{PageParams, Sort, fetch_page};
 use shared::storage::Storage;
 use shared::{AppError, Paginated};
@@ -591,7 +592,7 @@ pub async fn totals(db: &impl ConnectionTrait, company_id: Uuid) -> Result<(u64,
     let count = of_company(company_id).count(db).await?;
     let size: Option<i64> = of_company(company_id)
         .select_only()
-        .column_as(text::sum_bigint(document::Column::Size), "size")
+        .column_as(sum_bigint(Expr::col(document::Column::Size)), "size")
         .into_tuple::<Option<i64>>()
         .one(db)
         .await?

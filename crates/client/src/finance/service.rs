@@ -5,11 +5,12 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::invoice::InvoiceStatus;
 use entity::payment::PaymentStatus;
 use entity::{invoice, payment};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
+use shared::db::{sum_bigint, when};
 use shared::pagination::PageParams;
 use shared::{AppError, PageMeta, Paginated};
 use uuid::Uuid;
@@ -66,16 +67,6 @@ struct PaymentSums {
     amount: Option<i64>,
 }
 
-/// `SUM(expr)` as a 64-bit integer on both databases (PostgreSQL's sum of a bigint is numeric).
-fn sum(expr: impl Into<Expr>) -> Expr {
-    Func::cast_as(Func::sum(expr), Alias::new("BIGINT")).into()
-}
-
-/// `expr` where `cond` holds, else 0.
-fn when(cond: Expr, expr: impl Into<Expr>) -> Expr {
-    Expr::case(cond, expr).finally(0).into()
-}
-
 /// What the company owes now, summed by the database (two aggregate queries, whatever the
 /// number of invoices).
 ///
@@ -99,11 +90,14 @@ pub async fn balance(
     };
     let sums = counted()
         .select_only()
-        .column_as(sum(Expr::col(invoice::Column::TotalCents)), "invoiced")
-        .column_as(sum(when(open.clone(), left.clone())), "outstanding")
-        .column_as(sum(when(open.clone(), 1)), "open")
-        .column_as(sum(when(overdue.clone(), left)), "overdue")
-        .column_as(sum(when(overdue.clone(), 1)), "overdue_count")
+        .column_as(
+            sum_bigint(Expr::col(invoice::Column::TotalCents)),
+            "invoiced",
+        )
+        .column_as(sum_bigint(when(open.clone(), left.clone())), "outstanding")
+        .column_as(sum_bigint(when(open.clone(), 1)), "open")
+        .column_as(sum_bigint(when(overdue.clone(), left)), "overdue")
+        .column_as(sum_bigint(when(overdue.clone(), 1)), "overdue_count")
         .column_as(
             Expr::from(Func::min(Expr::case(
                 open.and(overdue.not()),
@@ -117,7 +111,10 @@ pub async fn balance(
     let payments = payment::Entity::find()
         .select_only()
         .column(payment::Column::Status)
-        .column_as(sum(Expr::col(payment::Column::AmountCents)), "amount")
+        .column_as(
+            sum_bigint(Expr::col(payment::Column::AmountCents)),
+            "amount",
+        )
         .filter(payment::Column::CompanyId.eq(company_id))
         .filter(
             payment::Column::InvoiceId.in_subquery(

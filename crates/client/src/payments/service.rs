@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use shared::audit::{self, Actor, AuditEntry};
+use shared::db::sum_bigint;
 use shared::notifications::{Notice, notify_company};
 use shared::pagination::{PageParams, Sort, fetch_page};
 use shared::{AppError, Paginated};
@@ -126,7 +127,10 @@ pub async fn create(
     }
     let pending: Option<i64> = payment::Entity::find()
         .select_only()
-        .column_as(text::sum_bigint(payment::Column::AmountCents), "pending")
+        .column_as(
+            sum_bigint(Expr::col(payment::Column::AmountCents)),
+            "pending",
+        )
         .filter(payment::Column::InvoiceId.eq(invoice.id))
         .filter(payment::Column::Status.eq(PaymentStatus::Pending))
         .into_tuple::<Option<i64>>()
