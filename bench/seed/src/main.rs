@@ -165,6 +165,13 @@ impl Rng {
         &items[self.below(items.len())]
     }
 
+    /// With probability `p`, one of `items` (none when there are none).
+    fn maybe_pick<T: Copy>(&mut self, items: Option<&Vec<T>>, p: f64) -> Option<T> {
+        items
+            .filter(|_| self.chance(p))
+            .map(|items| *self.pick(items))
+    }
+
     /// One of `items`, each with its weight.
     fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
         let total: u32 = items.iter().map(|(_, w)| w).sum();

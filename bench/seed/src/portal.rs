@@ -225,10 +225,7 @@ pub async fn seed(
         projects.push(project::ActiveModel {
             id: Set(id),
             company_id: Set(company_id),
-            chantier_id: Set(by_company
-                .get(&company_id)
-                .filter(|_| rng.chance(0.8))
-                .map(|s| *rng.pick(s))),
+            chantier_id: Set(rng.maybe_pick(by_company.get(&company_id), 0.8)),
             name: Set(format!(
                 "{} {} n° {}",
                 rng.pick(PROJECT_KINDS),
@@ -355,10 +352,7 @@ pub async fn seed(
         invoices.push(invoice::ActiveModel {
             id: Set(id),
             company_id: Set(company_id),
-            project_id: Set(project_of
-                .get(&company_id)
-                .filter(|_| rng.chance(0.9))
-                .map(|p| *rng.pick(p))),
+            project_id: Set(rng.maybe_pick(project_of.get(&company_id), 0.9)),
             direction: Set(InvoiceDirection::Out),
             number: Set(format!("FAC-{year}-{sequence:04}")),
             annee: Set(year),
