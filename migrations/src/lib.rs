@@ -14,6 +14,8 @@ mod m20261123_000001_add_job_unique_key;
 mod m20261123_000002_create_tickets;
 mod m20261124_000001_create_client_portal;
 mod m20261125_000001_create_planning;
+mod m20261203_000001_ticket_triage_index;
+mod m20261203_000002_ticket_counts;
 
 pub struct Migrator;
 
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_tickets::Migration),
             Box::new(m20261124_000001_create_client_portal::Migration),
             Box::new(m20261125_000001_create_planning::Migration),
+            Box::new(m20261203_000001_ticket_triage_index::Migration),
+            Box::new(m20261203_000002_ticket_counts::Migration),
         ]
     }
 }

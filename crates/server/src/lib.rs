@@ -209,6 +209,21 @@ fn spawn_maintenance(db: DatabaseConnection) {
     });
 }
 
+/// Fold the ticket count changes into their totals every second (see `tickets::counts`), so a
+/// kept count stays a read of a few rows however fast tickets change.
+fn spawn_count_compaction(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(err) = tickets::counts::compact(&db).await {
+                tracing::warn!(error = %err, "ticket count compaction failed");
+            }
+        }
+    });
+}
+
 impl Application {
     /// Build the standard server.
     ///
@@ -286,6 +301,7 @@ impl Application {
             .start()
         });
         spawn_maintenance(background_db.clone());
+        spawn_count_compaction(background_db.clone());
 
         let doc = document(&extensions.routes);
         let route_table = web::Data::new(RouteTable::from_openapi(&doc));

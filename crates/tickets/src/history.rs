@@ -94,7 +94,7 @@ impl Entry {
     }
 }
 
-/// Append `entry` to `ticket_id`'s history.
+/// Append `entry` to `ticket_id`'s history; the row written.
 ///
 /// # Errors
 /// Database errors.
@@ -104,7 +104,7 @@ pub async fn record(
     author: &Author,
     at: DateTime<Utc>,
     entry: Entry,
-) -> Result<(), DbErr> {
+) -> Result<ticket_history::Model, DbErr> {
     ticket_history::ActiveModel {
         id: Set(Uuid::now_v7()),
         ticket_id: Set(ticket_id),
@@ -119,8 +119,7 @@ pub async fn record(
         created_at: Set(at),
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// A history row as the API shows it.
@@ -156,29 +155,36 @@ impl From<ticket_history::Model> for HistoryView {
     }
 }
 
-/// The ticket's history as `scope` may see it (oldest first) and its status timeline, from
-/// one read of its rows.
+/// Every history row of a ticket, oldest first (internal ones included).
 ///
 /// # Errors
 /// Database errors.
-pub async fn read(
+pub async fn rows(
     db: &impl ConnectionTrait,
-    scope: Scope,
-    ticket: &entity::ticket::Model,
-) -> Result<(Timeline, Vec<HistoryView>), DbErr> {
-    let rows = ticket_history::Entity::find()
-        .filter(ticket_history::Column::TicketId.eq(ticket.id))
+    ticket_id: Uuid,
+) -> Result<Vec<ticket_history::Model>, DbErr> {
+    ticket_history::Entity::find()
+        .filter(ticket_history::Column::TicketId.eq(ticket_id))
         .order_by_asc(ticket_history::Column::CreatedAt)
         .order_by_asc(ticket_history::Column::Id)
         .all(db)
-        .await?;
+        .await
+}
+
+/// From a ticket's whole history ([`rows`]): its status timeline, and the rows `scope` may see.
+#[must_use]
+pub fn split(
+    scope: Scope,
+    ticket: &entity::ticket::Model,
+    rows: Vec<ticket_history::Model>,
+) -> (Timeline, Vec<HistoryView>) {
     let timeline = timeline_of(ticket, &rows);
     let visible = rows
         .into_iter()
         .filter(|row| scope.is_staff() || !row.interne)
         .map(HistoryView::from)
         .collect();
-    Ok((timeline, visible))
+    (timeline, visible)
 }
 
 /// The ticket's status timeline, read from its history.

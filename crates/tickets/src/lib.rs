@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod bulk;
 pub mod chantiers;
 pub mod clients;
+pub mod counts;
 pub mod events;
 pub mod export;
 pub mod files;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use actix_web::{get, web};
 use chrono::{Duration, NaiveDate};
 use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as SqlQuery, SelectStatement};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query as SqlQuery, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use serde::{Deserialize, Serialize};
 use shared::db::{sum_bigint, when};
@@ -18,6 +18,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::TicketsState;
+use crate::counts;
 use crate::filters::{self, DateBound, TicketFilters, tcol};
 use crate::scope::{Caller, Scope};
 use crate::sla::SlaLevel;
@@ -92,6 +93,44 @@ async fn grouped(
     Ok(out)
 }
 
+fn zeros(values: impl Iterator<Item = &'static str>) -> BTreeMap<String, u64> {
+    values.map(|v| (v.to_owned(), 0)).collect()
+}
+
+fn add(into: &mut BTreeMap<String, u64>, counts: BTreeMap<&str, u64>) {
+    for (key, n) in counts {
+        *into.entry(key.to_owned()).or_insert(0) += n;
+    }
+}
+
+/// [`totals`] of every ticket, from the counts the database keeps (see [`counts`]): status,
+/// priority, category and the SLA level of paused tickets without reading tickets; the level
+/// of running tickets, which moves with time, from their own index.
+async fn kept_totals(
+    db: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>, DbErr> {
+    let kept = counts::kept(db, &TicketFilters::default()).await?;
+    let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()));
+    add(&mut status, counts::by(&kept, |k| &k.status));
+    let mut priority = zeros(TicketPriority::ALL.iter().map(|v| v.as_str()));
+    add(&mut priority, counts::by(&kept, |k| &k.priority));
+    let mut categorie = zeros(TicketCategorie::ALL.iter().map(|v| v.as_str()));
+    add(&mut categorie, counts::by(&kept, |k| &k.categorie));
+    let mut running = filters::tickets_only();
+    running.and_where(tcol(ticket::Column::SlaPausedSince).is_null());
+    let mut sla = sla_counts(db, running, filters::running_sla_level_conditions(now)).await?;
+    let mut paused = counts::by(&kept, |k| &k.sla_level);
+    paused.remove("");
+    add(&mut sla, paused);
+    Ok(BTreeMap::from([
+        ("status", status),
+        ("priority", priority),
+        ("categorie", categorie),
+        ("sla", sla),
+    ]))
+}
+
 /// Every count of the tickets `base` selects, by status, priority, category and SLA level
 /// (each value present, zeros included): status and priority together and category each from
 /// an index alone, the SLA level (which reads several columns) in one pass.
@@ -100,11 +139,8 @@ async fn totals(
     base: SelectStatement,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>, DbErr> {
-    let zeros = |values: Vec<&'static str>| -> BTreeMap<String, u64> {
-        values.into_iter().map(|v| (v.to_owned(), 0)).collect()
-    };
-    let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()).collect());
-    let mut priority = zeros(TicketPriority::ALL.iter().map(|v| v.as_str()).collect());
+    let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()));
+    let mut priority = zeros(TicketPriority::ALL.iter().map(|v| v.as_str()));
     let mut by_pair = base.clone();
     by_pair
         .column((filters::t(), ticket::Column::Status))
@@ -118,9 +154,9 @@ async fn totals(
         *status.entry(s).or_insert(0) += n;
         *priority.entry(p).or_insert(0) += n;
     }
-    let mut categorie = zeros(TicketCategorie::ALL.iter().map(|v| v.as_str()).collect());
+    let mut categorie = zeros(TicketCategorie::ALL.iter().map(|v| v.as_str()));
     categorie.extend(grouped(db, &base, tcol(ticket::Column::Categorie)).await?);
-    let sla = sla_counts(db, base, now).await?;
+    let sla = sla_counts(db, base, filters::sla_level_conditions(now)).await?;
     Ok(BTreeMap::from([
         ("status", status),
         ("priority", priority),
@@ -129,14 +165,14 @@ async fn totals(
     ]))
 }
 
-/// How many of the tickets `base` selects are at each SLA level at `now`: one pass summing the
-/// level's conditions, with no grouping (a `GROUP BY` over the level would sort every row).
+/// How many of the tickets `base` selects are at each SLA level (`levels`: the breach and
+/// warning conditions): one pass summing the conditions, with no grouping (a `GROUP BY` over
+/// the level would sort every row).
 async fn sla_counts(
     db: &impl ConnectionTrait,
     base: SelectStatement,
-    now: chrono::DateTime<chrono::Utc>,
+    (breach, warning): (Cond, Cond),
 ) -> Result<BTreeMap<String, u64>, DbErr> {
-    let (breach, warning) = filters::sla_level_conditions(now);
     let mut select = base;
     select
         .expr(Expr::cust("COUNT(*)"))
@@ -215,7 +251,11 @@ pub async fn compute(
 
     let mut base = filters::tickets_only();
     filters::apply(&mut base, backend, scope, &filters, now)?;
-    let mut counts = totals(db, base, now).await?;
+    let mut counts = if counts::cover(scope, &filters) {
+        kept_totals(db, now).await?
+    } else {
+        totals(db, base, now).await?
+    };
     let mut totaux = counts.remove("status").unwrap_or_default();
     totaux.insert("total".to_owned(), totaux.values().sum());
     let priorites = counts.remove("priority").unwrap_or_default();

@@ -465,9 +465,8 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<ApiResponse<TicketDetail>, AppError> {
     let key = TicketKey::parse(&id.into_inner())?;
-    let ticket = service::find(db.get_ref(), caller.scope, &key).await?;
     Ok(ApiResponse::ok(
-        service::detail(db.get_ref(), &state, caller.scope, ticket).await?,
+        service::get(db.get_ref(), &state, caller.scope, &key).await?,
     ))
 }
 

@@ -141,3 +141,105 @@ async fn stats_parameters_are_checked() {
         .error(401, "UNAUTHENTICATED");
     w.get(path, &w.prestataire).await.error(403, "FORBIDDEN");
 }
+
+/// The staff's unfiltered statistics and triage list totals come from the counts the database
+/// keeps; with a date filter that still takes every ticket, the same figures are counted live.
+async fn kept_and_live_counts_agree(w: &crate::World) {
+    let from = (Utc::now() - Duration::days(300)).date_naive();
+    let kept = w.get("/api/tickets-client/stats", &w.staff).await.ok(200);
+    let live = w
+        .get(
+            &format!("/api/tickets-client/stats?date_from={from}"),
+            &w.staff,
+        )
+        .await
+        .ok(200);
+    for part in ["totaux", "priorites", "sla", "categories"] {
+        assert_eq!(kept[part], live[part], "{part}");
+    }
+    for status in ["nouveau", "en_cours", "en_attente", "resolu", "ferme"] {
+        for priority in ["", "&priority=critique", "&priority=normale"] {
+            let list = |extra: String| {
+                let path = format!("/api/tickets-client?limit=1&status={status}{priority}{extra}");
+                async move {
+                    let res = w.get(&path, &w.staff).await;
+                    res.assert_status(200);
+                    res.json()["meta"]["total"].clone()
+                }
+            };
+            let kept = list(String::new()).await;
+            let live = list(format!("&date_from={from}")).await;
+            assert_eq!(kept, live, "{status}{priority}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn kept_counts_stay_exact_through_every_kind_of_change() {
+    let w = world().await;
+    let mut ids = Vec::new();
+    for (priority, categorie) in [
+        ("critique", "securite"),
+        ("haute", "qualite"),
+        ("normale", "delais"),
+        ("basse", "travaux"),
+        ("normale", "qualite"),
+    ] {
+        let t = w
+            .open_ticket(
+                &w.staff,
+                json!({ "priority": priority, "categorie": categorie }),
+            )
+            .await;
+        ids.push(s(&t, "id").to_owned());
+    }
+    let patch = |i: usize, body: serde_json::Value| {
+        let path = format!("/api/tickets-client/{}", ids[i]);
+        let w = &w;
+        async move { w.patch(&path, &w.staff, &body).await.ok(200) }
+    };
+    patch(0, json!({ "status": "en_cours" })).await;
+    kept_and_live_counts_agree(&w).await;
+
+    // Deadlines pass; then tickets are paused in breach (waiting, resolved) or kept running.
+    w.app.advance_clock(Duration::days(3)).await;
+    patch(0, json!({ "status": "en_attente" })).await;
+    patch(1, json!({ "status": "resolu" })).await;
+    patch(
+        2,
+        json!({ "priority": "critique", "categorie": "securite" }),
+    )
+    .await;
+    let stats = w.get("/api/tickets-client/stats", &w.staff).await.ok(200);
+    assert_eq!(stats["sla"]["ok"], 0, "{stats}");
+    kept_and_live_counts_agree(&w).await;
+
+    // Folded into the totals, the counts are the same.
+    tickets::counts::compact(&w.app.db).await.unwrap();
+    kept_and_live_counts_agree(&w).await;
+
+    // Changes after a compaction, one of them several tickets at once.
+    w.post(
+        "/api/tickets-client/bulk",
+        &w.staff,
+        &json!({ "ticket_ids": [ids[3], ids[4]], "action": "changer_priorite", "data": { "priority": "haute" } }),
+    )
+    .await
+    .ok(200);
+    w.action(&ids[1], &w.staff, "cloturer", json!({ "motif": "fini" }))
+        .await
+        .ok(200);
+    patch(4, json!({ "status": "en_cours" })).await;
+    w.open_ticket(
+        &w.staff,
+        json!({ "priority": "basse", "categorie": "autre" }),
+    )
+    .await;
+    kept_and_live_counts_agree(&w).await;
+    tickets::counts::compact(&w.app.db).await.unwrap();
+    assert_eq!(tickets::counts::compact(&w.app.db).await.unwrap(), 0);
+    kept_and_live_counts_agree(&w).await;
+    let stats = w.get("/api/tickets-client/stats", &w.staff).await.ok(200);
+    assert_eq!(stats["totaux"]["total"], 6);
+    assert_eq!(stats["totaux"]["ferme"], 1);
+}
