@@ -4,7 +4,7 @@
 //! so the audit row exists exactly when the change does.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -89,6 +89,31 @@ pub async fn record(
     actor: &Actor,
     entry: AuditEntry,
 ) -> Result<audit_log::Model, DbErr> {
+    row(actor, entry).insert(db).await
+}
+
+/// Append several audit rows in one statement (nothing when `entries` is empty).
+///
+/// # Errors
+/// The insert failed; the caller's transaction should then roll back.
+pub async fn record_many<'a>(
+    db: &impl ConnectionTrait,
+    entries: impl IntoIterator<Item = (&'a Actor, AuditEntry)>,
+) -> Result<(), DbErr> {
+    let rows: Vec<_> = entries
+        .into_iter()
+        .map(|(actor, entry)| row(actor, entry))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    audit_log::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn row(actor: &Actor, entry: AuditEntry) -> audit_log::ActiveModel {
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(actor.user_id),
@@ -101,6 +126,4 @@ pub async fn record(
         request_id: Set(actor.request_id.clone()),
         timestamp: Set(Utc::now()),
     }
-    .insert(db)
-    .await
 }

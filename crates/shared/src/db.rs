@@ -406,23 +406,37 @@ pub async fn next_in_year(
     counter: YearCounter,
     year: i32,
 ) -> Result<i32, DbErr> {
+    next_n_in_year(txn, counter, year, 1).await
+}
+
+/// The last of the next `n` numbers of `year` in `counter` (the first is `last - n + 1`), as
+/// [`next_in_year`] does for one.
+///
+/// # Errors
+/// Database errors.
+pub async fn next_n_in_year(
+    txn: &impl ConnectionTrait,
+    counter: YearCounter,
+    year: i32,
+    n: i32,
+) -> Result<i32, DbErr> {
     let backend = txn.get_database_backend();
     let table = counter.table();
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
+    let (year_at, n_at) = if backend == DbBackend::Postgres {
+        ("$1", "$2")
     } else {
-        "?"
+        ("?", "?")
     };
     let sql = format!(
-        "INSERT INTO {table} (annee, last_sequence) VALUES ({placeholder}, 1) \
-         ON CONFLICT (annee) DO UPDATE SET last_sequence = {table}.last_sequence + 1 \
-         RETURNING last_sequence"
+        "INSERT INTO {table} (annee, last_sequence) VALUES ({year_at}, {n_at}) \
+         ON CONFLICT (annee) DO UPDATE SET last_sequence = {table}.last_sequence + \
+         excluded.last_sequence RETURNING last_sequence"
     );
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             backend,
             sql,
-            [year.into()],
+            [year.into(), n.into()],
         ))
         .await?
         .ok_or(DbErr::RecordNotInserted)?;

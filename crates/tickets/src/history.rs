@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::ticket::TicketStatus;
 use entity::{ticket_history, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder,
 };
 use serde::Serialize;
@@ -105,21 +105,34 @@ pub async fn record(
     at: DateTime<Utc>,
     entry: Entry,
 ) -> Result<ticket_history::Model, DbErr> {
-    ticket_history::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        ticket_id: Set(ticket_id),
-        action: Set(entry.action.to_owned()),
-        description: Set(entry.description),
-        auteur: Set(author.name.clone()),
-        author_id: Set(author.id),
-        field: Set(entry.field.map(str::to_owned)),
-        old_value: Set(entry.old_value),
-        new_value: Set(entry.new_value),
-        interne: Set(entry.interne),
-        created_at: Set(at),
+    row(ticket_id, author, at, entry)
+        .into_active_model()
+        .reset_all()
+        .insert(db)
+        .await
+}
+
+/// The history row [`record`] writes (for writers that insert several at once).
+#[must_use]
+pub fn row(
+    ticket_id: Uuid,
+    author: &Author,
+    at: DateTime<Utc>,
+    entry: Entry,
+) -> ticket_history::Model {
+    ticket_history::Model {
+        id: Uuid::now_v7(),
+        ticket_id,
+        action: entry.action.to_owned(),
+        description: entry.description,
+        auteur: author.name.clone(),
+        author_id: author.id,
+        field: entry.field.map(str::to_owned),
+        old_value: entry.old_value,
+        new_value: entry.new_value,
+        interne: entry.interne,
+        created_at: at,
     }
-    .insert(db)
-    .await
 }
 
 /// A history row as the API shows it.

@@ -56,6 +56,8 @@ pub struct TicketsState {
     pub public_url: String,
     /// How often an open feed checks that its credential still holds.
     pub ws_recheck: Duration,
+    /// New tickets, written in batches (group commit).
+    pub creations: tickets::creation::Creations,
 }
 
 impl TicketsState {
@@ -79,6 +81,7 @@ impl TicketsState {
             default_currency: config.default_currency.clone(),
             public_url: config.public_url.clone(),
             ws_recheck: config.ws_recheck_interval,
+            creations: tickets::creation::Creations::default(),
         })
     }
 }

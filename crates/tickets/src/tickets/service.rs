@@ -29,6 +29,7 @@ use crate::filters::{self, TicketFilters, c, ch, t, tcol};
 use crate::history::{self, Author, Entry, STATUS_CHANGE};
 use crate::scope::{Caller, Scope};
 use crate::sla::{SlaLevel, human};
+use crate::tickets::creation::{Created, NewTicket};
 use crate::{attachments, messages};
 
 /// At most this many tags on a ticket.
@@ -712,10 +713,6 @@ pub async fn create(
         None => None,
     };
     let author = Author::user(db, caller.user_id).await?;
-    let txn = shared::db::begin_write(db).await?;
-    let year = now.year();
-    let sequence = shared::db::next_in_year(&txn, shared::db::YearCounter::Tickets, year).await?;
-    let numero = format!("TC-{year}-{sequence:03}");
     let id = Uuid::now_v7();
     let timeline = crate::sla::Timeline {
         created_at: now,
@@ -725,9 +722,10 @@ pub async fn create(
     let sla = state.sla.materialize(&timeline, priority);
     let model = ticket::Model {
         id,
-        numero: numero.clone(),
-        annee: year,
-        sequence,
+        // Numbered by the batch that writes it.
+        numero: String::new(),
+        annee: now.year(),
+        sequence: 0,
         titre,
         description,
         status: TicketStatus::Nouveau,
@@ -755,26 +753,26 @@ pub async fn create(
         motif_cloture: None,
         note_satisfaction: None,
     };
-    let mut active = model.clone().into_active_model();
-    active = active.reset_all();
-    active.insert(&txn).await?;
-    let created = history::record(
-        &txn,
-        id,
-        &author,
-        now,
-        Entry::new("created", format!("Ticket {numero} créé")),
-    )
-    .await?;
-    audit::record(
-        &txn,
-        &caller.actor,
-        AuditEntry::new("create_ticket", "ticket")
-            .entity_id(id)
-            .after(&audit_view(&model)),
-    )
-    .await?;
-    txn.commit().await?;
+    let Created {
+        ticket: model,
+        history: created,
+    } = state
+        .creations
+        .create(
+            db,
+            NewTicket {
+                ticket: model,
+                author,
+                actor: caller.actor.clone(),
+                audit: |ticket| {
+                    AuditEntry::new("create_ticket", "ticket")
+                        .entity_id(ticket.id)
+                        .after(&audit_view(ticket))
+                },
+            },
+        )
+        .await?;
+    let numero = model.numero.clone();
 
     events::publish(
         &state.bus,
