@@ -91,9 +91,23 @@ selected() { [ -z "${BENCH_SCENARIOS:-}" ] || [[ $1 =~ $BENCH_SCENARIOS ]]; }
 TOKEN=""
 # scenario NAME PATH [CONNECTIONS] [BODY]: wrk at fixed concurrency for DURATION seconds; a BODY
 # makes it a POST. $TOKEN, when set, is sent as the bearer token.
+# settle: wait (at most 120 s) until the server is idle, so a scenario does not start while the
+# server still answers the requests the previous one left in flight when wrk stopped (a slow
+# route leaves up to CONNECTIONS of them, each seconds long).
+settle() {
+  local tick=$(( $(getconf CLK_TCK) / 20 )) before
+  for _ in $(seq 1 240); do
+    before=$(cpu_ticks)
+    sleep 0.5
+    [ $(( $(cpu_ticks) - before )) -le "$tick" ] && return 0
+  done
+  echo "!! the server was still busy after 120 s" >&2
+}
 scenario() {
   local name=$1 path=$2 connections=${3:-$CONNECTIONS} body=${4:-}
   if [ "$name" != health ] && ! selected "$name"; then return 0; fi
+  # (Not during the login storm, which keeps the server busy on purpose.)
+  if [ "${SETTLE:-1}" = 1 ]; then settle; fi
   local before after
   before=$(cpu_ticks)
   local threads=$(( THREADS < connections ? THREADS : connections ))
@@ -149,7 +163,7 @@ if selected login_storm; then
     "http://127.0.0.1:$PORT/api/auth/login" >"$OUT/storm.wrk.txt" &
   STORM=$!
   sleep 1
-  scenario login_storm_list_during "$LIST" 4
+  SETTLE=0 scenario login_storm_list_during "$LIST" 4
   wait "$STORM"
 fi
 
