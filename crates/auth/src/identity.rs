@@ -59,6 +59,9 @@ pub struct AuthUser {
     /// Signed in with a one-time password that must be changed first.
     #[serde(skip)]
     pub must_change_password: bool,
+    /// The account's full name as the request began (the author of what it writes).
+    #[serde(skip)]
+    pub full_name: String,
 }
 
 impl AuthUser {
@@ -237,6 +240,7 @@ struct AccountCheck {
     id: Uuid,
     role: Role,
     email: String,
+    full_name: String,
     company_id: Option<Uuid>,
     is_active: bool,
     email_verified_at: Option<DateTime<Utc>>,
@@ -259,6 +263,7 @@ async fn load_account(
             (user::Entity, user::Column::Id),
             (user::Entity, user::Column::Role),
             (user::Entity, user::Column::Email),
+            (user::Entity, user::Column::FullName),
             (user::Entity, user::Column::CompanyId),
             (user::Entity, user::Column::IsActive),
             (user::Entity, user::Column::EmailVerifiedAt),
@@ -339,6 +344,7 @@ async fn check_account(
                 token_id: None,
                 access_expires_at: DateTime::from_timestamp(claims.exp, 0),
                 must_change_password: account.password_must_change,
+                full_name: account.full_name,
             })
         }
         Presented::Pat { token_id, .. } => Ok(AuthUser {
@@ -350,6 +356,7 @@ async fn check_account(
             token_id: Some(token_id),
             access_expires_at: None,
             must_change_password: account.password_must_change,
+            full_name: account.full_name,
         }),
     }
 }

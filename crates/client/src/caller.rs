@@ -6,7 +6,6 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use entity::Role;
-use sea_orm::{ConnectionTrait, DbErr};
 use shared::AppError;
 use shared::audit::Actor;
 use shared::request::RequestContext;
@@ -17,6 +16,8 @@ use uuid::Uuid;
 pub struct ClientUser {
     pub company_id: Uuid,
     pub user_id: Uuid,
+    /// The user's full name as the request began: the author of what it writes.
+    pub name: String,
     pub actor: Actor,
 }
 
@@ -43,6 +44,7 @@ impl ClientUser {
         Ok(Self {
             company_id,
             user_id: user.id,
+            name: user.full_name.clone(),
             actor,
         })
     }
@@ -53,16 +55,9 @@ impl ClientUser {
         tickets::Caller {
             scope: tickets::Scope::Company(self.company_id),
             user_id: self.user_id,
+            name: self.name.clone(),
             actor: self.actor.clone(),
         }
-    }
-
-    /// The caller's current full name.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn name(&self, db: &impl ConnectionTrait) -> Result<String, DbErr> {
-        Ok(tickets::history::Author::user(db, self.user_id).await?.name)
     }
 }
 

@@ -72,6 +72,7 @@ pub async fn seed_company(
     let client = ClientUser {
         company_id,
         user_id,
+        name: tickets::history::Author::user(db, user_id).await?.name,
         actor: Actor {
             user_id: Some(user_id),
             ..Actor::default()

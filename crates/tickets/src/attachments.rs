@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::TicketsState;
 use crate::events::{self, event};
-use crate::history::{Author, Entry};
+use crate::history::Entry;
 use crate::scope::{Caller, Scope};
 use crate::tickets::TicketKey;
 use crate::tickets::service::{self as tickets, Edit};
@@ -237,7 +237,7 @@ async fn record(
     let now = state.clock.now();
     let txn = shared::db::begin_write(db).await?;
     let ticket = tickets::find(&txn, caller.scope, key).await?;
-    let author = Author::user(&txn, caller.user_id).await?;
+    let author = caller.author();
     let file = ticket_attachment::ActiveModel {
         id: Set(Uuid::now_v7()),
         ticket_id: Set(ticket.id),

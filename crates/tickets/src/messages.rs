@@ -26,7 +26,7 @@ use validator::Validate;
 use crate::TicketsState;
 use crate::attachments::{self, AttachmentView};
 use crate::events::{self, event};
-use crate::history::{Author, Entry};
+use crate::history::Entry;
 use crate::scope::{Caller, Scope};
 use crate::tickets::TicketKey;
 use crate::tickets::service::{self as tickets, Edit};
@@ -232,7 +232,7 @@ pub async fn add(
             "The ticket is closed; reopen it to continue the conversation",
         ));
     }
-    let author = Author::user(&txn, caller.user_id).await?;
+    let author = caller.author();
     if let Some(sent) = &request.auteur
         && sent.trim() != author.name
     {

@@ -91,6 +91,8 @@ impl Scope {
 pub struct Caller {
     pub scope: Scope,
     pub user_id: Uuid,
+    /// The caller's full name as the request began: the author of what it writes.
+    pub name: String,
     pub actor: Actor,
 }
 
@@ -111,8 +113,18 @@ impl Caller {
         Ok(Self {
             scope,
             user_id: user.id,
+            name: user.full_name.clone(),
             actor,
         })
+    }
+
+    /// The caller as the author of history rows.
+    #[must_use]
+    pub fn author(&self) -> crate::history::Author {
+        crate::history::Author {
+            id: Some(self.user_id),
+            name: self.name.clone(),
+        }
     }
 }
 

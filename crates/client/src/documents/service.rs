@@ -311,7 +311,7 @@ pub async fn store(
     let result = async {
         let now = state.clock.now();
         let txn = shared::db::begin_write(db).await?;
-        let name = caller.name(&txn).await?;
+        let name = caller.name.clone();
         let doc = document::ActiveModel {
             id: Set(Uuid::now_v7()),
             company_id: Set(caller.company_id),
@@ -404,7 +404,7 @@ pub async fn delete(
     }
     if let Some(project_id) = doc.project_id {
         let project = projects::find(&txn, caller.company_id, project_id).await?;
-        let name = caller.name(&txn).await?;
+        let name = caller.name.clone();
         projects::record_event(
             &txn,
             &project,

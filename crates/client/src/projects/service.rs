@@ -272,7 +272,7 @@ pub async fn comment(
     let content = text::required(&request.content, "content")?;
     let txn = shared::db::begin_write(db).await?;
     let project = find(&txn, caller.company_id, id).await?;
-    let name = caller.name(&txn).await?;
+    let name = caller.name.clone();
     let comment = project_comment::ActiveModel {
         id: Set(Uuid::now_v7()),
         project_id: Set(project.id),
@@ -448,7 +448,7 @@ pub async fn change_status(
             "say what needs changing when sending a delivery back",
         ));
     }
-    let name = caller.name(&txn).await?;
+    let name = caller.name.clone();
     let before = project.clone();
     let mut active: project::ActiveModel = project.clone().into();
     active.status = Set(to);

@@ -712,7 +712,7 @@ pub async fn create(
         Some(chantier_id) => Some(chantier_of(db, client.id, chantier_id).await?),
         None => None,
     };
-    let author = Author::user(db, caller.user_id).await?;
+    let author = caller.author();
     let id = Uuid::now_v7();
     let timeline = crate::sla::Timeline {
         created_at: now,
@@ -1245,7 +1245,7 @@ pub async fn update(
             "A closed ticket cannot be edited; reopen it first",
         ));
     }
-    let author = Author::user(&txn, caller.user_id).await?;
+    let author = caller.author();
     let mut edit = Edit::new(ticket, author, state.clock.now());
     if let Some(titre) = titre {
         edit.set_text("titre", titre);
@@ -1349,7 +1349,7 @@ pub async fn apply_action(
     if staff_only {
         caller.scope.require_staff(&format!("run '{name}'"))?;
     }
-    let author = Author::user(&txn, caller.user_id).await?;
+    let author = caller.author();
     let mut edit = Edit::new(ticket, author, state.clock.now());
     match data {
         ActionData::Affecter(data) => {
