@@ -91,17 +91,18 @@ selected() { [ -z "${BENCH_SCENARIOS:-}" ] || [[ $1 =~ $BENCH_SCENARIOS ]]; }
 TOKEN=""
 # scenario NAME PATH [CONNECTIONS] [BODY]: wrk at fixed concurrency for DURATION seconds; a BODY
 # makes it a POST. $TOKEN, when set, is sent as the bearer token.
-# settle: wait (at most 120 s) until the server is idle, so a scenario does not start while the
-# server still answers the requests the previous one left in flight when wrk stopped (a slow
-# route leaves up to CONNECTIONS of them, each seconds long).
+# settle: wait (at most 120 s) until the machine is idle, so a scenario does not start while
+# the server (or PostgreSQL, on its behalf) still answers the requests the previous one left in
+# flight when wrk stopped (a slow route leaves up to CONNECTIONS of them, each seconds long).
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 settle() {
-  local tick=$(( $(getconf CLK_TCK) / 20 )) before
+  local tick=$(( $(getconf CLK_TCK) / 10 )) before
   for _ in $(seq 1 240); do
-    before=$(cpu_ticks)
+    before=$(busy_ticks)
     sleep 0.5
-    [ $(( $(cpu_ticks) - before )) -le "$tick" ] && return 0
+    [ $(( $(busy_ticks) - before )) -le "$tick" ] && return 0
   done
-  echo "!! the server was still busy after 120 s" >&2
+  echo "!! the machine was still busy after 120 s" >&2
 }
 scenario() {
   local name=$1 path=$2 connections=${3:-$CONNECTIONS} body=${4:-}
