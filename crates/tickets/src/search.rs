@@ -96,10 +96,13 @@ pub fn matches(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
         DbBackend::Postgres => {
             let query = terms.tsquery();
             if scope.is_staff() {
+                // The ids each GIN index finds, united: an `OR EXISTS` on the messages would
+                // make PostgreSQL read every ticket and test each one (a seq scan, plus a JIT
+                // compile for its estimated cost): 272 ms instead of 21 ms at 100,000 tickets.
                 Expr::cust_with_values(
-                    "(t.search_vector @@ to_tsquery('presta_fr', $1) OR EXISTS (SELECT 1 FROM \
-                     ticket_messages m WHERE m.ticket_id = t.id AND m.search_vector @@ \
-                     to_tsquery('presta_fr', $1)))",
+                    "t.id IN (SELECT id FROM tickets WHERE search_vector @@ \
+                     to_tsquery('presta_fr', $1) UNION SELECT ticket_id FROM ticket_messages \
+                     WHERE search_vector @@ to_tsquery('presta_fr', $1))",
                     [query],
                 )
             } else {

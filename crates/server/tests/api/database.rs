@@ -123,3 +123,24 @@ async fn a_statement_past_the_timeout_is_cancelled_and_answers_503() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn postgresql_sessions_run_without_jit() {
+    let app = spawn_app().await;
+    let backend = app.db.get_database_backend();
+    if backend != sea_orm::DbBackend::Postgres {
+        // SQLite compiles no plan to machine code: nothing to turn off.
+        return;
+    }
+    // Every connection of the pool: open as many as it holds at once.
+    let checks = (0..4).map(|_| {
+        app.db.query_one_raw(Statement::from_string(
+            backend,
+            "SELECT current_setting('jit'), pg_sleep(0.05)::text".to_owned(),
+        ))
+    });
+    for row in futures_util::future::join_all(checks).await {
+        let row = row.unwrap().unwrap();
+        assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "off");
+    }
+}
