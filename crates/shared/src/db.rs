@@ -29,8 +29,44 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     }
 }
 
+/// Create the SQLite `file` (and its folder) if it is missing and `url` asks for it
+/// (`mode=rwc`): an empty file is an empty database.
+fn create_sqlite_file(url: &str, file: &std::path::Path) -> Result<(), DbErr> {
+    let creates = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=rwc"));
+    if !creates || file.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = file.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create the database folder {}: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+    {
+        Ok(_) => Ok(()),
+        // Another pool or process created it meanwhile.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(DbErr::Custom(format!(
+            "cannot create the database file {}: {e}",
+            file.display()
+        ))),
+    }
+}
+
 /// Open the pool. SQLite gets WAL, foreign keys, a busy timeout and fully synchronous commits
-/// (a committed write survives a power cut); its folder is created if missing.
+/// (a committed write survives a power cut); with `mode=rwc` the file and its folder are
+/// created if missing, before the first connection: connections opened later never create it,
+/// so a database deleted under the running server is not replaced by an empty one.
 ///
 /// # Errors
 /// The database cannot be reached or the SQLite folder cannot be created.
@@ -63,15 +99,8 @@ pub async fn open(
     max_connections: u32,
     statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
-    if let Some(parent) = sqlite_file(url).and_then(|f| f.parent().map(PathBuf::from))
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(&parent).map_err(|e| {
-            DbErr::Custom(format!(
-                "cannot create the database folder {}: {e}",
-                parent.display()
-            ))
-        })?;
+    if let Some(file) = sqlite_file(url) {
+        create_sqlite_file(url, &file)?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -89,7 +118,11 @@ pub async fn open(
         .sqlx_logging_level(log::LevelFilter::Debug)
         .map_sqlx_sqlite_opts(|opts| {
             use sqlx::ConnectOptions as _;
-            opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            // The file exists by now (created above when the URL asks for it): a connection
+            // opened later must not create it again, empty, if it was deleted under the
+            // running server. It fails instead, and requests answer 503.
+            opts.create_if_missing(false)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
@@ -306,6 +339,42 @@ pub type Txn = WriteTxn;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_deleted_sqlite_file_is_not_created_again_by_a_new_connection() {
+        let dir = std::env::temp_dir().join(format!("presta-db-{}", uuid::Uuid::now_v7()));
+        let file = dir.join("gone.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let db = connect_url(&url, 4).await.unwrap();
+        assert!(file.exists(), "mode=rwc creates the file");
+        db.execute_unprepared("CREATE TABLE t (n INTEGER)")
+            .await
+            .unwrap();
+        // Hold every connection the pool has opened, so the next statement needs a new one.
+        let pool = db.get_sqlite_connection_pool();
+        let mut held = Vec::new();
+        while held.is_empty() || pool.num_idle() > 0 {
+            held.push(pool.acquire().await.unwrap());
+        }
+        assert!(pool.size() < 4);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = file.clone().into_os_string();
+            path.push(suffix);
+            std::fs::remove_file(path).ok();
+        }
+        let err = db
+            .execute_unprepared("SELECT count(*) FROM t")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)),
+            "{err:?}"
+        );
+        assert!(!file.exists(), "the new connection created the file again");
+        drop(held);
+        db.close().await.ok();
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[tokio::test]
     async fn sqlite_writers_take_turns_in_order_and_a_dropped_transaction_frees_its_turn() {
