@@ -88,14 +88,16 @@ fn tables(backend: DbBackend) -> Vec<String> {
     ]
 }
 
+/// The change row a trigger appends: `row` (`new`/`old`) counted `delta` (+1 or -1) times.
+fn insert(row: &str, delta: i32) -> String {
+    format!(
+        "INSERT INTO ticket_count_changes (status, priority, categorie, sla_level, delta) \
+         VALUES ({row}.status, {row}.priority, {row}.categorie, {}, {delta});",
+        level(row)
+    )
+}
+
 fn sqlite_triggers() -> Vec<String> {
-    let insert = |row: &str, delta: i32| {
-        format!(
-            "INSERT INTO ticket_count_changes (status, priority, categorie, sla_level, delta) \
-             VALUES ({row}.status, {row}.priority, {row}.categorie, {}, {delta});",
-            level(row)
-        )
-    };
     vec![
         format!(
             "CREATE TRIGGER tickets_counts_insert AFTER INSERT ON tickets BEGIN {} END",
@@ -116,13 +118,6 @@ fn sqlite_triggers() -> Vec<String> {
 }
 
 fn postgres_triggers() -> Vec<String> {
-    let insert = |row: &str, delta: i32| {
-        format!(
-            "INSERT INTO ticket_count_changes (status, priority, categorie, sla_level, delta) \
-             VALUES ({row}.status, {row}.priority, {row}.categorie, {}, {delta});",
-            level(row)
-        )
-    };
     vec![
         format!(
             "CREATE FUNCTION presta_ticket_counts() RETURNS trigger LANGUAGE plpgsql AS $$ \
