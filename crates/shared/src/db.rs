@@ -109,10 +109,6 @@ pub async fn open(
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .idle_timeout(Duration::from_secs(300))
-        // sqlx pings a connection on every checkout by default: one more round trip per
-        // statement (to the connection's thread on SQLite, to the server on PostgreSQL). Only
-        // a connection idle long enough to have been dropped is worth checking.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         // Statements (with their timings) are logged at debug level, for `RUST_LOG=sqlx=debug`.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
@@ -140,6 +136,15 @@ pub async fn open(
                 .options([("jit", "off")])
                 .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
         });
+    if url.starts_with("sqlite:") {
+        // sqlx pings a connection on every checkout by default: one more round trip to the
+        // connection's thread per statement. An SQLite connection is a thread of this process
+        // and cannot be dropped by a peer, so only one idle long enough is checked. PostgreSQL
+        // keeps the ping: its connection is a socket that belongs to the runtime that opened
+        // it (an HTTP worker's, when the pool grew during a request) and dies with it; the
+        // ping finds that out and replaces the connection instead of failing the request.
+        options.test_before_acquire_if_idle_for(Duration::from_secs(30));
+    }
     if let Some(limit) = statement_timeout {
         // Sent as a startup parameter (ignored by SQLite).
         options.statement_timeout(limit);

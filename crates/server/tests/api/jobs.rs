@@ -264,13 +264,20 @@ async fn a_graceful_stop_hands_a_running_job_back_without_spending_an_attempt() 
     assert_eq!(job.attempts, 0);
 }
 
+/// The job as stored, read on a connection of its own: the stopped server's pool may hold
+/// PostgreSQL connections opened by its HTTP workers, whose runtimes are gone.
 async fn first_status(app: &TestApp, id: &str) -> entity::job::Model {
     use sea_orm::EntityTrait;
-    entity::job::Entity::find_by_id(uuid::Uuid::parse_str(id).unwrap())
-        .one(&app.db)
+    let db = shared::db::connect_url(&app.config.database_url, 1)
+        .await
+        .unwrap();
+    let job = entity::job::Entity::find_by_id(uuid::Uuid::parse_str(id).unwrap())
+        .one(&db)
         .await
         .unwrap()
-        .unwrap()
+        .unwrap();
+    db.close().await.ok();
+    job
 }
 
 #[tokio::test]
