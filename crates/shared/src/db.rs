@@ -284,8 +284,8 @@ pub async fn check_ready(
     {
         return Err(format!("database file {} is missing", file.display()));
     }
-    // Ask for the schema, not just a connection: an SQLite file deleted under a running server
-    // is silently re-created empty by the next connection.
+    // Ask for the schema, not just a connection: the file at the path may have been replaced
+    // by another one (our own connections never create it after start, see [`open`]).
     match tokio::time::timeout(
         timeout,
         db.execute_unprepared("SELECT 1 FROM seaql_migrations LIMIT 1"),
