@@ -796,9 +796,10 @@ impl Config {
 /// each statement is a hand-off between a worker and that thread; with a worker per core, the
 /// workers and the connection threads took the cores from each other. Measured on 2 cores
 /// (one worker against two, alternated runs, load generator on the same machine): the ticket
-/// detail +15 to +45 %, `/api/auth/me` +13 to +30 %, the 100-row list and creates unchanged.
-/// PostgreSQL runs its statements in its own processes, and a worker per core measured as fast
-/// or faster there, so it keeps one per core.
+/// detail +15 to +45 %, `/api/auth/me` +2 to +30 %; the 100-row lists, creates, stats, search
+/// and the client portal's heavier reads within the noise; the planning conflict preview, whose
+/// checks run on the worker, 7 to 15 % slower. PostgreSQL runs its statements in its own
+/// processes, and a worker per core measured as fast or faster there, so it keeps one per core.
 #[must_use]
 pub fn default_http_workers(database_url: &str, cores: usize) -> usize {
     if database_url.starts_with("sqlite:") {
