@@ -276,35 +276,25 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
         plan.put_shift(engine_shift(s));
     }
     for chunk in shift_ids.chunks(5_000) {
-        let rows: Vec<(Uuid, Uuid)> = assignment::Entity::find()
+        // Active seats, and the people who declined or were taken off (not offered again).
+        let rows: Vec<(Uuid, Uuid, AssignmentStatus)> = assignment::Entity::find()
             .select_only()
             .column(assignment::Column::ShiftId)
             .column(assignment::Column::UserId)
+            .column(assignment::Column::Status)
             .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
-            .filter(
-                assignment::Column::Status
-                    .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
-            )
             .into_tuple()
             .all(db)
             .await?;
-        for (shift_id, user_id) in rows {
-            plan.assign(shift_id, user_id);
-        }
-        let gone: Vec<(Uuid, Uuid)> = assignment::Entity::find()
-            .select_only()
-            .column(assignment::Column::ShiftId)
-            .column(assignment::Column::UserId)
-            .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
-            .filter(
-                assignment::Column::Status
-                    .is_in([AssignmentStatus::Declined, AssignmentStatus::Cancelled]),
-            )
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (shift_id, user_id) in gone {
-            plan.exclude(shift_id, user_id);
+        for (shift_id, user_id, status) in rows {
+            match status {
+                AssignmentStatus::Proposed | AssignmentStatus::Confirmed => {
+                    plan.assign(shift_id, user_id);
+                }
+                AssignmentStatus::Declined | AssignmentStatus::Cancelled => {
+                    plan.exclude(shift_id, user_id);
+                }
+            }
         }
     }
 
@@ -340,6 +330,27 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
             date: h.date,
             name: h.name,
         });
+    }
+    Ok(plan)
+}
+
+/// The plan around `scope` with `model` (stored or not) in place of its stored version and
+/// `people` on it wherever it now lies (the stored row may be outside the window loaded around
+/// the new times).
+///
+/// # Errors
+/// Database errors.
+pub async fn load_with_shift(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    default_tz: Tz,
+    model: &shift::Model,
+    people: &[Uuid],
+) -> Result<Plan, DbErr> {
+    let mut plan = load(db, scope, default_tz).await?;
+    plan.put_shift(to_engine(model));
+    for person in people {
+        plan.assign(model.id, *person);
     }
     Ok(plan)
 }

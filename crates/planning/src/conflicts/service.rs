@@ -148,23 +148,39 @@ pub async fn preview(
     scope.sites = vec![model.site_id];
     scope.teams = model.team_id.into_iter().collect();
     scope.users = people.clone();
-    let mut plan = store::load(db, &scope, state.default_tz).await?;
-    plan.put_shift(store::to_engine(&model));
-    for person in &people {
-        plan.assign(model.id, *person);
-    }
+    let mut plan = store::load_with_shift(db, &scope, state.default_tz, &model, &people).await?;
     let mut conflicts = plan.check_shift(model.id);
+    // A fix may give the seat to someone else: the plan must then hold every qualified
+    // candidate's own shifts (on any site), or someone booked elsewhere would look free.
+    let in_conflict: Vec<Uuid> = conflicts
+        .iter()
+        .filter_map(collaborator_of)
+        .filter(|p| plan.collaborator(*p).is_some())
+        .collect();
+    if !in_conflict.is_empty() {
+        let candidates: Vec<Uuid> = plan
+            .collaborators()
+            .map(|c| c.id)
+            .filter(|c| {
+                !people.contains(c)
+                    && !plan.is_excluded(model.id, *c)
+                    && plan.qualified(model.job_role_id, *c)
+            })
+            .collect();
+        if !candidates.is_empty() {
+            // (Past a few thousand ids a list is dearer than every assigned shift.)
+            if candidates.len() > 2_000 {
+                scope.all_users = true;
+            } else {
+                scope.users.extend(candidates);
+            }
+            plan = store::load_with_shift(db, &scope, state.default_tz, &model, &people).await?;
+            conflicts = plan.check_shift(model.id);
+        }
+    }
     conflicts.sort_by_key(|c| (c.severity, c.rule));
     let mut fixes: HashMap<Uuid, Vec<SuggestionView>> = HashMap::new();
-    for c in &conflicts {
-        let Some(person) = c
-            .details
-            .get("collaborator_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            continue;
-        };
+    for person in conflicts.iter().filter_map(collaborator_of) {
         if !fixes.contains_key(&person) && plan.collaborator(person).is_some() {
             let found = planning_engine::suggest(&mut plan, model.id, person, 5);
             fixes.insert(
@@ -177,11 +193,7 @@ pub async fn preview(
     let conflicts = conflicts
         .into_iter()
         .map(|c| {
-            let person = c
-                .details
-                .get("collaborator_id")
-                .and_then(|v| v.as_str())
-                .and_then(|s| Uuid::parse_str(s).ok());
+            let person = collaborator_of(&c);
             PreviewConflict {
                 suggestions: person
                     .and_then(|p| fixes.get(&p).cloned())
@@ -205,4 +217,12 @@ pub async fn preview(
         soft,
         can_save: hard == 0,
     })
+}
+
+/// The collaborator a conflict is about, if any.
+fn collaborator_of(c: &planning_engine::Conflict) -> Option<Uuid> {
+    c.details
+        .get("collaborator_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
 }

@@ -309,14 +309,8 @@ pub async fn conflicts_of(
     let mut scope = Scope::around(model.starts_at, model.ends_at);
     scope.sites = vec![model.site_id];
     scope.teams = model.team_id.into_iter().collect();
-    scope.users = users.clone();
-    let mut plan = store::load(db, &scope, state.default_tz).await?;
-    plan.put_shift(store::to_engine(model));
-    // The assignees go with the shift wherever it moves (the stored row may lie outside the
-    // window loaded around the new times).
-    for user in users {
-        plan.assign(model.id, user);
-    }
+    scope.users.clone_from(&users);
+    let plan = store::load_with_shift(db, &scope, state.default_tz, model, &users).await?;
     Ok(plan.check_shift(model.id))
 }
 

@@ -98,3 +98,57 @@ async fn a_preview_finds_conflicts_suggests_fixes_and_changes_nothing() {
     .await
     .error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_preview_never_offers_the_seat_to_someone_busy_on_another_site() {
+    let w = world().await;
+    let a = w.shift("2027-03-01", "08:00", "12:00", json!({})).await;
+    w.assign(&a, &w.alice).await;
+    // Bob works on another chantier (no team) at the same time.
+    let other_site = w
+        .call(
+            reqwest::Method::POST,
+            "/api/chantiers",
+            Some(&w.planner),
+            Some(&json!({ "nom": "Dépôt Nord", "type": "construction", "client_id": w.client.company_id.unwrap(), "ville": "Lille" })),
+        )
+        .await
+        .ok(201);
+    let elsewhere = w
+        .shift(
+            "2027-03-01",
+            "09:00",
+            "15:00",
+            json!({ "site_id": other_site["id"], "team_id": null }),
+        )
+        .await;
+    w.assign(&elsewhere, &w.bob).await;
+
+    let preview = w
+        .post(
+            &format!("{BASE}/conflicts/preview"),
+            &w.planner,
+            &json!({
+                "shift": { "site_id": w.site, "job_role_id": w.role, "date": "2027-03-01", "start_time": "10:00", "end_time": "14:00", "headcount": 1 },
+                "collaborator_ids": [w.alice.id]
+            }),
+        )
+        .await
+        .ok(200);
+    let double = preview["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "double_booking")
+        .unwrap()
+        .clone();
+    let fixes = double["suggestions"].as_array().unwrap();
+    assert!(
+        !fixes
+            .iter()
+            .any(|f| f["collaborator_id"] == w.bob.id.to_string()),
+        "Bob is busy on the other site: {fixes:?}"
+    );
+    // What is offered instead still clears the overlap (moving the shift, or the unassign).
+    assert!(fixes.iter().any(|f| f["action"] == "unassign"));
+}
