@@ -129,6 +129,16 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The period with [`MARGIN_DAYS`] on either side.
+    #[must_use]
+    pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let now = Utc::now();
+        (
+            self.from.unwrap_or(now) - Duration::days(MARGIN_DAYS),
+            self.to.unwrap_or(now) + Duration::days(MARGIN_DAYS),
+        )
+    }
+
     #[must_use]
     pub fn around(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
         Self {
@@ -167,9 +177,7 @@ pub fn to_engine(s: &shift::Model) -> Shift {
 /// Database errors.
 #[allow(clippy::too_many_lines)]
 pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> Result<Plan, DbErr> {
-    let now = Utc::now();
-    let from = scope.from.unwrap_or(now) - Duration::days(MARGIN_DAYS);
-    let to = scope.to.unwrap_or(now) + Duration::days(MARGIN_DAYS);
+    let (from, to) = scope.window();
     let mut plan = Plan::new(rules(db).await?);
 
     for t in team::Entity::find().all(db).await? {
@@ -221,82 +229,11 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
         which = which.add(shift::Column::TeamId.is_in(scope.teams.clone()));
     }
     if scope.all_users {
-        which = which.add(
-            shift::Column::Id.in_subquery(
-                Query::select()
-                    .column(assignment::Column::ShiftId)
-                    .from(assignment::Entity)
-                    .and_where(
-                        assignment::Column::Status
-                            .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
-                    )
-                    .to_owned(),
-            ),
-        );
+        which = which.add(shift::Column::Id.in_subquery(active_seats(None)));
     } else if !scope.users.is_empty() {
-        which = which.add(
-            shift::Column::Id.in_subquery(
-                Query::select()
-                    .column(assignment::Column::ShiftId)
-                    .from(assignment::Entity)
-                    .and_where(assignment::Column::UserId.is_in(scope.users.clone()))
-                    .and_where(
-                        assignment::Column::Status
-                            .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
-                    )
-                    .to_owned(),
-            ),
-        );
+        which = which.add(shift::Column::Id.in_subquery(active_seats(Some(&scope.users))));
     }
-    let shifts: Vec<shift::Model> = if which.is_empty() {
-        Vec::new()
-    } else {
-        shift::Entity::find()
-            .filter(shift::Column::Status.ne(ShiftStatus::Cancelled))
-            .filter(shift::Column::StartsAt.lt(to))
-            .filter(shift::Column::EndsAt.gt(from))
-            .filter(which)
-            .all(db)
-            .await?
-    };
-
-    let mut site_ids: HashSet<Uuid> = scope.sites.iter().copied().collect();
-    site_ids.extend(shifts.iter().map(|s| s.site_id));
-    let site_ids: Vec<Uuid> = site_ids.into_iter().collect();
-    for (id, (tz, setting)) in site_zones(db, &site_ids, default_tz).await? {
-        plan.add_site(Site {
-            id,
-            tz,
-            capacity_hard: setting.as_ref().and_then(|s| s.capacity_hard),
-            capacity_soft: setting.as_ref().and_then(|s| s.capacity_soft),
-        });
-    }
-    let shift_ids: Vec<Uuid> = shifts.iter().map(|s| s.id).collect();
-    for s in &shifts {
-        plan.put_shift(engine_shift(s));
-    }
-    for chunk in shift_ids.chunks(5_000) {
-        // Active seats, and the people who declined or were taken off (not offered again).
-        let rows: Vec<(Uuid, Uuid, AssignmentStatus)> = assignment::Entity::find()
-            .select_only()
-            .column(assignment::Column::ShiftId)
-            .column(assignment::Column::UserId)
-            .column(assignment::Column::Status)
-            .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (shift_id, user_id, status) in rows {
-            match status {
-                AssignmentStatus::Proposed | AssignmentStatus::Confirmed => {
-                    plan.assign(shift_id, user_id);
-                }
-                AssignmentStatus::Declined | AssignmentStatus::Cancelled => {
-                    plan.exclude(shift_id, user_id);
-                }
-            }
-        }
-    }
+    add_shifts(db, &mut plan, which, (from, to), &scope.sites, default_tz).await?;
 
     for l in leave::Entity::find()
         .filter(leave::Column::StartsAt.lt(to))
@@ -332,6 +269,110 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
         });
     }
     Ok(plan)
+}
+
+/// The shifts holding an active seat of `users` (of anybody: `None`).
+fn active_seats(users: Option<&[Uuid]>) -> sea_orm::sea_query::SelectStatement {
+    let mut q = Query::select();
+    q.column(assignment::Column::ShiftId)
+        .from(assignment::Entity)
+        .and_where(
+            assignment::Column::Status
+                .is_in([AssignmentStatus::Proposed, AssignmentStatus::Confirmed]),
+        );
+    if let Some(users) = users {
+        q.and_where(assignment::Column::UserId.is_in(users.to_vec()));
+    }
+    q
+}
+
+/// Add to `plan` the shifts (not cancelled) within `window` that `which` selects, their
+/// assignments and their sites (and `sites`, which may have none). Shifts the plan already
+/// holds are left as they are, so a shift being previewed keeps its unsaved times.
+async fn add_shifts(
+    db: &impl ConnectionTrait,
+    plan: &mut Plan,
+    which: Condition,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    sites: &[Uuid],
+    default_tz: Tz,
+) -> Result<(), DbErr> {
+    let shifts: Vec<shift::Model> = if which.is_empty() {
+        Vec::new()
+    } else {
+        shift::Entity::find()
+            .filter(shift::Column::Status.ne(ShiftStatus::Cancelled))
+            .filter(shift::Column::StartsAt.lt(to))
+            .filter(shift::Column::EndsAt.gt(from))
+            .filter(which)
+            .all(db)
+            .await?
+            .into_iter()
+            .filter(|s| plan.shift(s.id).is_none())
+            .collect()
+    };
+
+    let mut site_ids: HashSet<Uuid> = sites.iter().copied().collect();
+    site_ids.extend(shifts.iter().map(|s| s.site_id));
+    site_ids.retain(|id| plan.site(*id).is_none());
+    let site_ids: Vec<Uuid> = site_ids.into_iter().collect();
+    for (id, (tz, setting)) in site_zones(db, &site_ids, default_tz).await? {
+        plan.add_site(Site {
+            id,
+            tz,
+            capacity_hard: setting.as_ref().and_then(|s| s.capacity_hard),
+            capacity_soft: setting.as_ref().and_then(|s| s.capacity_soft),
+        });
+    }
+    let shift_ids: Vec<Uuid> = shifts.iter().map(|s| s.id).collect();
+    for s in &shifts {
+        plan.put_shift(engine_shift(s));
+    }
+    for chunk in shift_ids.chunks(5_000) {
+        // Active seats, and the people who declined or were taken off (not offered again).
+        let rows: Vec<(Uuid, Uuid, AssignmentStatus)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::ShiftId)
+            .column(assignment::Column::UserId)
+            .column(assignment::Column::Status)
+            .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (shift_id, user_id, status) in rows {
+            match status {
+                AssignmentStatus::Proposed | AssignmentStatus::Confirmed => {
+                    plan.assign(shift_id, user_id);
+                }
+                AssignmentStatus::Declined | AssignmentStatus::Cancelled => {
+                    plan.exclude(shift_id, user_id);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Add to a plan loaded for `scope` the shifts (and their assignments) of `users` within the
+/// scope's window: what a check of other people needs (their bookings on any site).
+///
+/// # Errors
+/// Database errors.
+pub async fn add_people(
+    db: &impl ConnectionTrait,
+    plan: &mut Plan,
+    scope: &Scope,
+    users: &[Uuid],
+    default_tz: Tz,
+) -> Result<(), DbErr> {
+    // (Past a few thousand ids a list is dearer than every assigned shift.)
+    let seats = if users.len() > 2_000 {
+        active_seats(None)
+    } else {
+        active_seats(Some(users))
+    };
+    let which = Condition::any().add(shift::Column::Id.in_subquery(seats));
+    add_shifts(db, plan, which, scope.window(), &[], default_tz).await
 }
 
 /// The plan around `scope` with `model` (stored or not) in place of its stored version and

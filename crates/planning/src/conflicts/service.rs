@@ -168,13 +168,7 @@ pub async fn preview(
             })
             .collect();
         if !candidates.is_empty() {
-            // (Past a few thousand ids a list is dearer than every assigned shift.)
-            if candidates.len() > 2_000 {
-                scope.all_users = true;
-            } else {
-                scope.users.extend(candidates);
-            }
-            plan = store::load_with_shift(db, &scope, state.default_tz, &model, &people).await?;
+            store::add_people(db, &mut plan, &scope, &candidates, state.default_tz).await?;
             conflicts = plan.check_shift(model.id);
         }
     }

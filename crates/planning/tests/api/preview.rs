@@ -151,4 +151,40 @@ async fn a_preview_never_offers_the_seat_to_someone_busy_on_another_site() {
     );
     // What is offered instead still clears the overlap (moving the shift, or the unassign).
     assert!(fixes.iter().any(|f| f["action"] == "unassign"));
+
+    // The next day Bob is free, and the hours he works elsewhere count in the offer.
+    let b = w.shift("2027-03-02", "08:00", "12:00", json!({})).await;
+    w.assign(&b, &w.alice).await;
+    let preview = w
+        .post(
+            &format!("{BASE}/conflicts/preview"),
+            &w.planner,
+            &json!({
+                "shift": { "site_id": w.site, "job_role_id": w.role, "date": "2027-03-02", "start_time": "10:00", "end_time": "14:00", "headcount": 1 },
+                "collaborator_ids": [w.alice.id]
+            }),
+        )
+        .await
+        .ok(200);
+    let double = preview["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "double_booking")
+        .unwrap()
+        .clone();
+    let bob = double["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["action"] == "reassign" && f["collaborator_id"] == w.bob.id.to_string())
+        .unwrap()
+        .clone();
+    assert!(
+        bob["description"]
+            .as_str()
+            .unwrap()
+            .contains("(5.5 h planned"),
+        "{bob}"
+    );
 }
