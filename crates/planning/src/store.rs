@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use entity::planning::{
     AssignmentStatus, ShiftStatus, assignment, availability, collaborator, holiday, job_role,
@@ -16,8 +16,10 @@ use planning_engine::{
     Collaborator, Holiday, JobRole, Leave, Plan, Rule, RuleSet, RuleSetting, Severity, Shift, Site,
     Team,
 };
-use sea_orm::sea_query::{Condition, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -193,31 +195,42 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> R
             required_skills: uuids(&r.required_skills),
         });
     }
-    let people: Vec<Uuid> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .filter(user::Column::Role.eq(Role::Prestataire))
-        .filter(user::Column::IsActive.eq(true))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let profiles: HashMap<Uuid, collaborator::Model> = collaborator::Entity::find()
+    let mut select = Query::select();
+    select
+        .column((user::Entity, user::Column::Id))
+        .columns([
+            (collaborator::Entity, collaborator::Column::TeamId),
+            (collaborator::Entity, collaborator::Column::Skills),
+            (collaborator::Entity, collaborator::Column::MaxHoursDay),
+            (collaborator::Entity, collaborator::Column::MaxHoursWeek),
+            (collaborator::Entity, collaborator::Column::MaxHoursMonth),
+        ])
+        .from(user::Entity)
+        .join(
+            JoinType::LeftJoin,
+            collaborator::Entity,
+            Expr::col((collaborator::Entity, collaborator::Column::UserId))
+                .equals((user::Entity, user::Column::Id)),
+        )
+        .cond_where(
+            Condition::all()
+                .add(user::Column::Role.eq(Role::Prestataire))
+                .add(user::Column::IsActive.eq(true)),
+        );
+    for person in PersonRow::find_by_statement(db.get_database_backend().build(&select))
         .all(db)
         .await?
-        .into_iter()
-        .map(|c| (c.user_id, c))
-        .collect();
-    for id in &people {
-        let profile = profiles.get(id);
+    {
         plan.add_collaborator(Collaborator {
-            id: *id,
-            team_id: profile.and_then(|p| p.team_id),
-            skills: profile
-                .map(|p| uuids(&p.skills).into_iter().collect())
+            id: person.id,
+            team_id: person.team_id,
+            skills: person
+                .skills
+                .map(|s| uuids(&s).into_iter().collect())
                 .unwrap_or_default(),
-            max_hours_day: profile.and_then(|p| p.max_hours_day),
-            max_hours_week: profile.and_then(|p| p.max_hours_week),
-            max_hours_month: profile.and_then(|p| p.max_hours_month),
+            max_hours_day: person.max_hours_day,
+            max_hours_week: person.max_hours_week,
+            max_hours_month: person.max_hours_month,
         });
     }
 
@@ -286,9 +299,37 @@ fn active_seats(users: Option<&[Uuid]>) -> sea_orm::sea_query::SelectStatement {
     q
 }
 
+/// An active prestataire and their planning profile (none yet: all null).
+#[derive(Debug, FromQueryResult)]
+struct PersonRow {
+    id: Uuid,
+    team_id: Option<Uuid>,
+    skills: Option<Value>,
+    max_hours_day: Option<f64>,
+    max_hours_week: Option<f64>,
+    max_hours_month: Option<f64>,
+}
+
+/// A shift as the engine needs it, with one of its assignments (none: `user_id` is null).
+#[derive(Debug, FromQueryResult)]
+struct SeatRow {
+    id: Uuid,
+    site_id: Uuid,
+    job_role_id: Uuid,
+    team_id: Option<Uuid>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    local_date: NaiveDate,
+    break_minutes: i32,
+    headcount: i32,
+    user_id: Option<Uuid>,
+    assignment_status: Option<AssignmentStatus>,
+}
+
 /// Add to `plan` the shifts (not cancelled) within `window` that `which` selects, their
 /// assignments and their sites (and `sites`, which may have none). Shifts the plan already
-/// holds are left as they are, so a shift being previewed keeps its unsaved times.
+/// holds are left as they are, so a shift being previewed keeps its unsaved times. One
+/// statement: the shifts' columns the engine reads, joined to their assignments.
 async fn add_shifts(
     db: &impl ConnectionTrait,
     plan: &mut Plan,
@@ -297,23 +338,60 @@ async fn add_shifts(
     sites: &[Uuid],
     default_tz: Tz,
 ) -> Result<(), DbErr> {
-    let shifts: Vec<shift::Model> = if which.is_empty() {
+    let rows = if which.is_empty() {
         Vec::new()
     } else {
-        shift::Entity::find()
-            .filter(shift::Column::Status.ne(ShiftStatus::Cancelled))
-            .filter(shift::Column::StartsAt.lt(to))
-            .filter(shift::Column::EndsAt.gt(from))
-            .filter(which)
+        let seat = Alias::new("seat");
+        let mut select = Query::select();
+        select
+            .columns([
+                (shift::Entity, shift::Column::Id),
+                (shift::Entity, shift::Column::SiteId),
+                (shift::Entity, shift::Column::JobRoleId),
+                (shift::Entity, shift::Column::TeamId),
+                (shift::Entity, shift::Column::StartsAt),
+                (shift::Entity, shift::Column::EndsAt),
+                (shift::Entity, shift::Column::LocalDate),
+                (shift::Entity, shift::Column::BreakMinutes),
+                (shift::Entity, shift::Column::Headcount),
+            ])
+            .expr_as(
+                Expr::col((seat.clone(), assignment::Column::UserId)),
+                Alias::new("user_id"),
+            )
+            .expr_as(
+                Expr::col((seat.clone(), assignment::Column::Status)),
+                Alias::new("assignment_status"),
+            )
+            .from(shift::Entity)
+            .join_as(
+                JoinType::LeftJoin,
+                assignment::Entity,
+                seat.clone(),
+                Expr::col((seat.clone(), assignment::Column::ShiftId))
+                    .equals((shift::Entity, shift::Column::Id)),
+            )
+            .cond_where(
+                Condition::all()
+                    .add(shift::Column::Status.ne(ShiftStatus::Cancelled))
+                    .add(shift::Column::StartsAt.lt(to))
+                    .add(shift::Column::EndsAt.gt(from))
+                    .add(which),
+            );
+        SeatRow::find_by_statement(db.get_database_backend().build(&select))
             .all(db)
             .await?
-            .into_iter()
-            .filter(|s| plan.shift(s.id).is_none())
-            .collect()
     };
 
+    // Shifts met for the first time here (true) or already in the plan (false).
+    let mut fresh: HashMap<Uuid, bool> = HashMap::new();
+    for row in &rows {
+        fresh
+            .entry(row.id)
+            .or_insert_with(|| plan.shift(row.id).is_none());
+    }
     let mut site_ids: HashSet<Uuid> = sites.iter().copied().collect();
-    site_ids.extend(shifts.iter().map(|s| s.site_id));
+    site_ids.extend(rows.iter().filter(|r| fresh[&r.id]).map(|r| r.site_id));
     site_ids.retain(|id| plan.site(*id).is_none());
     let site_ids: Vec<Uuid> = site_ids.into_iter().collect();
     for (id, (tz, setting)) in site_zones(db, &site_ids, default_tz).await? {
@@ -324,30 +402,32 @@ async fn add_shifts(
             capacity_soft: setting.as_ref().and_then(|s| s.capacity_soft),
         });
     }
-    let shift_ids: Vec<Uuid> = shifts.iter().map(|s| s.id).collect();
-    for s in &shifts {
-        plan.put_shift(engine_shift(s));
-    }
-    for chunk in shift_ids.chunks(5_000) {
+    for row in rows {
+        if !fresh[&row.id] {
+            continue;
+        }
+        if plan.shift(row.id).is_none() {
+            plan.put_shift(Shift {
+                id: row.id,
+                site_id: row.site_id,
+                job_role_id: row.job_role_id,
+                team_id: row.team_id,
+                start: row.starts_at,
+                end: row.ends_at,
+                local_date: row.local_date,
+                break_minutes: row.break_minutes,
+                headcount: row.headcount,
+            });
+        }
         // Active seats, and the people who declined or were taken off (not offered again).
-        let rows: Vec<(Uuid, Uuid, AssignmentStatus)> = assignment::Entity::find()
-            .select_only()
-            .column(assignment::Column::ShiftId)
-            .column(assignment::Column::UserId)
-            .column(assignment::Column::Status)
-            .filter(assignment::Column::ShiftId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (shift_id, user_id, status) in rows {
-            match status {
-                AssignmentStatus::Proposed | AssignmentStatus::Confirmed => {
-                    plan.assign(shift_id, user_id);
-                }
-                AssignmentStatus::Declined | AssignmentStatus::Cancelled => {
-                    plan.exclude(shift_id, user_id);
-                }
+        match (row.user_id, row.assignment_status) {
+            (Some(user_id), Some(AssignmentStatus::Proposed | AssignmentStatus::Confirmed)) => {
+                plan.assign(row.id, user_id);
             }
+            (Some(user_id), Some(AssignmentStatus::Declined | AssignmentStatus::Cancelled)) => {
+                plan.exclude(row.id, user_id);
+            }
+            _ => {}
         }
     }
     Ok(())

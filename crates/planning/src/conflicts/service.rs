@@ -149,15 +149,14 @@ pub async fn preview(
     scope.teams = model.team_id.into_iter().collect();
     scope.users = people.clone();
     let mut plan = store::load_with_shift(db, &scope, state.default_tz, &model, &people).await?;
-    let mut conflicts = plan.check_shift(model.id);
     // A fix may give the seat to someone else: the plan must then hold every qualified
     // candidate's own shifts (on any site), or someone booked elsewhere would look free.
-    let in_conflict: Vec<Uuid> = conflicts
+    let in_conflict = plan
+        .check_shift(model.id)
         .iter()
         .filter_map(collaborator_of)
-        .filter(|p| plan.collaborator(*p).is_some())
-        .collect();
-    if !in_conflict.is_empty() {
+        .any(|p| plan.collaborator(p).is_some());
+    if in_conflict {
         let candidates: Vec<Uuid> = plan
             .collaborators()
             .map(|c| c.id)
@@ -169,20 +168,28 @@ pub async fn preview(
             .collect();
         if !candidates.is_empty() {
             store::add_people(db, &mut plan, &scope, &candidates, state.default_tz).await?;
-            conflicts = plan.check_shift(model.id);
         }
     }
-    conflicts.sort_by_key(|c| (c.severity, c.rule));
-    let mut fixes: HashMap<Uuid, Vec<SuggestionView>> = HashMap::new();
-    for person in conflicts.iter().filter_map(collaborator_of) {
-        if !fixes.contains_key(&person) && plan.collaborator(person).is_some() {
-            let found = planning_engine::suggest(&mut plan, model.id, person, 5);
-            fixes.insert(
-                person,
-                found.into_iter().map(SuggestionView::from).collect(),
-            );
+    // The checks and fixes are CPU work (each fix tries every candidate): off the HTTP worker,
+    // which other requests share.
+    let shift_id = model.id;
+    let (conflicts, fixes) = tokio::task::spawn_blocking(move || {
+        let mut conflicts = plan.check_shift(shift_id);
+        conflicts.sort_by_key(|c| (c.severity, c.rule));
+        let mut fixes: HashMap<Uuid, Vec<SuggestionView>> = HashMap::new();
+        for person in conflicts.iter().filter_map(collaborator_of) {
+            if !fixes.contains_key(&person) && plan.collaborator(person).is_some() {
+                let found = planning_engine::suggest(&mut plan, shift_id, person, 5);
+                fixes.insert(
+                    person,
+                    found.into_iter().map(SuggestionView::from).collect(),
+                );
+            }
         }
-    }
+        (conflicts, fixes)
+    })
+    .await
+    .map_err(AppError::internal)?;
     let (hard, soft) = planning_engine::count(&conflicts);
     let conflicts = conflicts
         .into_iter()
