@@ -1,8 +1,8 @@
 //! Conflict preview: the same engine, ranked fixes, nothing written.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::{BASE, world};
+use crate::{BASE, World, world};
 
 #[tokio::test]
 async fn a_preview_finds_conflicts_suggests_fixes_and_changes_nothing() {
@@ -124,25 +124,7 @@ async fn a_preview_never_offers_the_seat_to_someone_busy_on_another_site() {
         .await;
     w.assign(&elsewhere, &w.bob).await;
 
-    let preview = w
-        .post(
-            &format!("{BASE}/conflicts/preview"),
-            &w.planner,
-            &json!({
-                "shift": { "site_id": w.site, "job_role_id": w.role, "date": "2027-03-01", "start_time": "10:00", "end_time": "14:00", "headcount": 1 },
-                "collaborator_ids": [w.alice.id]
-            }),
-        )
-        .await
-        .ok(200);
-    let double = preview["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["rule"] == "double_booking")
-        .unwrap()
-        .clone();
-    let fixes = double["suggestions"].as_array().unwrap();
+    let fixes = alices_double_booking_fixes(&w, "2027-03-01").await;
     assert!(
         !fixes
             .iter()
@@ -155,31 +137,11 @@ async fn a_preview_never_offers_the_seat_to_someone_busy_on_another_site() {
     // The next day Bob is free, and the hours he works elsewhere count in the offer.
     let b = w.shift("2027-03-02", "08:00", "12:00", json!({})).await;
     w.assign(&b, &w.alice).await;
-    let preview = w
-        .post(
-            &format!("{BASE}/conflicts/preview"),
-            &w.planner,
-            &json!({
-                "shift": { "site_id": w.site, "job_role_id": w.role, "date": "2027-03-02", "start_time": "10:00", "end_time": "14:00", "headcount": 1 },
-                "collaborator_ids": [w.alice.id]
-            }),
-        )
+    let bob = alices_double_booking_fixes(&w, "2027-03-02")
         .await
-        .ok(200);
-    let double = preview["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["rule"] == "double_booking")
-        .unwrap()
-        .clone();
-    let bob = double["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
         .find(|f| f["action"] == "reassign" && f["collaborator_id"] == w.bob.id.to_string())
-        .unwrap()
-        .clone();
+        .unwrap();
     assert!(
         bob["description"]
             .as_str()
@@ -187,4 +149,29 @@ async fn a_preview_never_offers_the_seat_to_someone_busy_on_another_site() {
             .contains("(5.5 h planned"),
         "{bob}"
     );
+}
+
+/// The fixes a preview offers for Alice's double booking on a new 10:00–14:00 shift of the
+/// world's site on `date`.
+async fn alices_double_booking_fixes(w: &World, date: &str) -> Vec<Value> {
+    let preview = w
+        .post(
+            &format!("{BASE}/conflicts/preview"),
+            &w.planner,
+            &json!({
+                "shift": { "site_id": w.site, "job_role_id": w.role, "date": date, "start_time": "10:00", "end_time": "14:00", "headcount": 1 },
+                "collaborator_ids": [w.alice.id]
+            }),
+        )
+        .await
+        .ok(200);
+    preview["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "double_booking")
+        .unwrap()["suggestions"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
