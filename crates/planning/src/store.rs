@@ -151,7 +151,9 @@ impl Scope {
     }
 }
 
-fn engine_shift(s: &shift::Model) -> Shift {
+/// A stored shift as the engine sees it.
+#[must_use]
+pub fn to_engine(s: &shift::Model) -> Shift {
     Shift {
         id: s.id,
         site_id: s.site_id,
@@ -165,19 +167,12 @@ fn engine_shift(s: &shift::Model) -> Shift {
     }
 }
 
-/// A stored shift as the engine sees it.
-#[must_use]
-pub fn to_engine(s: &shift::Model) -> Shift {
-    engine_shift(s)
-}
-
 /// The plan around `scope`: every collaborator, role and team; the shifts (not cancelled) of
 /// the scope's sites, teams and collaborators within [`MARGIN_DAYS`] of the period, their
 /// active assignments; leaves, availability and holidays of that window.
 ///
 /// # Errors
 /// Database errors.
-#[allow(clippy::too_many_lines)]
 pub async fn load(db: &impl ConnectionTrait, scope: &Scope, default_tz: Tz) -> Result<Plan, DbErr> {
     let (from, to) = scope.window();
     let mut plan = Plan::new(rules(db).await?);

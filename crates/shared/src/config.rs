@@ -798,7 +798,7 @@ impl Config {
 /// (one worker against two, alternated runs, load generator on the same machine): the ticket
 /// detail +15 to +45 %, `/api/auth/me` +2 to +30 %; the 100-row lists, creates, stats, search
 /// and the client portal's heavier reads within the noise; the planning conflict preview, whose
-/// checks run on the worker, 7 to 15 % slower. PostgreSQL runs its statements in its own
+/// checks then ran on the worker, 7 to 15 % slower (they now run on the blocking pool). PostgreSQL runs its statements in its own
 /// processes, and a worker per core measured as fast or faster there, so it keeps one per core.
 #[must_use]
 pub fn default_http_workers(database_url: &str, cores: usize) -> usize {
