@@ -16,6 +16,10 @@ mod m20261124_000001_create_client_portal;
 mod m20261125_000001_create_planning;
 mod m20261203_000001_ticket_triage_index;
 mod m20261203_000002_ticket_counts;
+mod m20261204_000001_ticket_stats_kept;
+
+/// The SQL the ticket statistics share with the indexes and triggers that serve them.
+pub use m20261204_000001_ticket_stats_kept::{sla_alert_at, sla_breach_at, utc_day};
 
 pub struct Migrator;
 
@@ -34,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_planning::Migration),
             Box::new(m20261203_000001_ticket_triage_index::Migration),
             Box::new(m20261203_000002_ticket_counts::Migration),
+            Box::new(m20261204_000001_ticket_stats_kept::Migration),
         ]
     }
 }

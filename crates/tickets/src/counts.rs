@@ -5,12 +5,15 @@
 //!
 //! They answer the staff's lists filtered by status, priority and category only (the triage
 //! views), and the staff-wide statistics, without walking every ticket: at 1,000,000 tickets a
-//! `COUNT(*)` of one status × priority walks some 40,000 index entries per request.
+//! `COUNT(*)` of one status × priority walks some 40,000 index entries per request. The
+//! tickets created and resolved per day (the statistics' trend) are kept the same way
+//! ([`kept_days`]).
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
 use shared::db::sum_bigint;
 
 use crate::filters::TicketFilters;
@@ -18,6 +21,8 @@ use crate::scope::Scope;
 
 const TOTALS: &str = "ticket_counts";
 const CHANGES: &str = "ticket_count_changes";
+const DAY_TOTALS: &str = "ticket_day_counts";
+const DAY_CHANGES: &str = "ticket_day_count_changes";
 
 /// One kept count: the tickets with these values now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +86,15 @@ fn part(table: &str, value: &str, filters: &TicketFilters) -> SelectStatement {
     select
 }
 
+/// Column `index` of `row`, a count (a `SUM` is NULL over no rows: zero).
+///
+/// # Errors
+/// The column is missing or not an integer.
+pub fn count_at(row: &QueryResult, index: usize) -> Result<u64, DbErr> {
+    let n: Option<i64> = row.try_get_by_index(index)?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
 /// The statement of [`kept`] (public so the benchmark can show its plan).
 #[must_use]
 pub fn kept_statement(filters: &TicketFilters) -> SelectStatement {
@@ -103,13 +117,12 @@ pub fn kept_statement(filters: &TicketFilters) -> SelectStatement {
 pub async fn kept(db: &impl ConnectionTrait, filters: &TicketFilters) -> Result<Vec<Kept>, DbErr> {
     let mut out = Vec::new();
     for row in db.query_all(&kept_statement(filters)).await? {
-        let n: Option<i64> = row.try_get_by_index(4)?;
         out.push(Kept {
             status: row.try_get_by_index(0)?,
             priority: row.try_get_by_index(1)?,
             categorie: row.try_get_by_index(2)?,
             sla_level: row.try_get_by_index(3)?,
-            n: u64::try_from(n.unwrap_or(0)).unwrap_or(0),
+            n: count_at(&row, 4)?,
         });
     }
     Ok(out)
@@ -133,46 +146,136 @@ pub fn by<'a>(kept: &'a [Kept], key: impl Fn(&'a Kept) -> &'a str) -> BTreeMap<&
     out
 }
 
-/// Fold the changes appended since the last run into the totals; how many changes were moved.
-/// Safe to run from several instances at once.
+/// The number of tickets whose SLA clock runs (kept with an empty `sla_level`), as one value.
+#[must_use]
+pub fn running_statement() -> SelectStatement {
+    let running = |table, value| {
+        let mut select = part(table, value, &TicketFilters::default());
+        select.and_where(Expr::col(Alias::new("sla_level")).eq(""));
+        select
+    };
+    let mut both = running(TOTALS, "n");
+    both.union(UnionType::All, running(CHANGES, "delta"));
+    Query::select()
+        .expr(sum_bigint(Expr::col(Alias::new("n"))))
+        .from_subquery(both, Alias::new("k"))
+        .to_owned()
+}
+
+/// The tickets created and resolved on each UTC day (`YYYY-MM-DD`) from `first` to `last`
+/// (days without any are absent), from the daily counts the database keeps (migration
+/// `m20261204_000001_ticket_stats_kept`). Every ticket: check [`cover`] first.
+///
+/// # Errors
+/// Database errors.
+pub async fn kept_days(
+    db: &impl ConnectionTrait,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<BTreeMap<String, (u64, u64)>, DbErr> {
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let part = |table: &str| {
+        Query::select()
+            .columns(["day", "created", "resolved"].map(Alias::new))
+            .from(Alias::new(table))
+            .and_where(Expr::col(Alias::new("day")).between(day(first), day(last)))
+            .to_owned()
+    };
+    let mut both = part(DAY_TOTALS);
+    both.union(UnionType::All, part(DAY_CHANGES));
+    let select = Query::select()
+        .column(Alias::new("day"))
+        .expr(sum_bigint(Expr::col(Alias::new("created"))))
+        .expr(sum_bigint(Expr::col(Alias::new("resolved"))))
+        .from_subquery(both, Alias::new("k"))
+        .group_by_col(Alias::new("day"))
+        .to_owned();
+    let mut out = BTreeMap::new();
+    for row in db.query_all(&select).await? {
+        out.insert(
+            row.try_get_by_index(0)?,
+            (count_at(&row, 1)?, count_at(&row, 2)?),
+        );
+    }
+    Ok(out)
+}
+
+/// Fold the changes appended since the last run into the totals (the counts, then the daily
+/// counts); how many changes were moved. Safe to run from several instances at once.
 ///
 /// # Errors
 /// Database errors (the changes then stay where they are, still counted).
 pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let counts = fold(
+        db,
+        (TOTALS, CHANGES),
+        "status, priority, categorie, sla_level",
+        &[("n", "delta")],
+    )
+    .await?;
+    let days = fold(
+        db,
+        (DAY_TOTALS, DAY_CHANGES),
+        "day",
+        &[("created", "created"), ("resolved", "resolved")],
+    )
+    .await?;
+    Ok(counts + days)
+}
+
+/// Move the rows of `changes` into `totals` (keyed by `keys`): each `(total, change)` column
+/// pair of `values` adds the changes' sum to the total.
+async fn fold(
+    db: &DatabaseConnection,
+    (totals, changes): (&str, &str),
+    keys: &str,
+    values: &[(&str, &str)],
+) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let pending = db
         .query_one_raw(Statement::from_string(
             backend,
-            format!("SELECT 1 FROM {CHANGES} LIMIT 1"),
+            format!("SELECT 1 FROM {changes} LIMIT 1"),
         ))
         .await?;
     if pending.is_none() {
         return Ok(0);
     }
-    let keys = "status, priority, categorie, sla_level";
+    let list = |f: &dyn Fn(&str, &str) -> String| {
+        values
+            .iter()
+            .map(|(total, change)| f(total, change))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let total_columns = list(&|total, _| total.to_owned());
+    let sums = list(&|_, change| format!("SUM({change})"));
     if backend == DbBackend::Postgres {
         // One statement: the rows it deletes are the rows it adds up, so a change committed
         // meanwhile (or moved by another instance) is neither lost nor counted twice.
+        let returned = list(&|_, change| change.to_owned());
+        let add = list(&|total, _| format!("{total} = {totals}.{total} + EXCLUDED.{total}"));
         let moved = db
             .execute_unprepared(&format!(
-                "WITH moved AS (DELETE FROM {CHANGES} RETURNING {keys}, delta) \
-                 INSERT INTO {TOTALS} ({keys}, n) \
-                 SELECT {keys}, SUM(delta) FROM moved GROUP BY {keys} ORDER BY {keys} \
-                 ON CONFLICT ({keys}) DO UPDATE SET n = {TOTALS}.n + EXCLUDED.n"
+                "WITH moved AS (DELETE FROM {changes} RETURNING {keys}, {returned}) \
+                 INSERT INTO {totals} ({keys}, {total_columns}) \
+                 SELECT {keys}, {sums} FROM moved GROUP BY {keys} ORDER BY {keys} \
+                 ON CONFLICT ({keys}) DO UPDATE SET {add}"
             ))
             .await?;
         return Ok(moved.rows_affected());
     }
     // SQLite: one writer at a time, so nothing is appended between the two statements.
+    let add = list(&|total, _| format!("{total} = {total} + excluded.{total}"));
     let txn = shared::db::begin_write(db).await?;
     txn.execute_unprepared(&format!(
-        "INSERT INTO {TOTALS} ({keys}, n) \
-         SELECT {keys}, SUM(delta) FROM {CHANGES} WHERE true GROUP BY {keys} \
-         ON CONFLICT ({keys}) DO UPDATE SET n = n + excluded.n"
+        "INSERT INTO {totals} ({keys}, {total_columns}) \
+         SELECT {keys}, {sums} FROM {changes} WHERE true GROUP BY {keys} \
+         ON CONFLICT ({keys}) DO UPDATE SET {add}"
     ))
     .await?;
     let moved = txn
-        .execute_unprepared(&format!("DELETE FROM {CHANGES}"))
+        .execute_unprepared(&format!("DELETE FROM {changes}"))
         .await?;
     txn.commit().await?;
     Ok(moved.rows_affected())

@@ -193,20 +193,14 @@ pub fn sla_level_expr(now: DateTime<Utc>) -> Expr {
 /// The two conditions [`sla_level_expr`] tests in order: `breach`, else `warning` (a ticket
 /// may meet both; it is then in breach), else `ok`. The clock is read at `now`, or when it
 /// was paused. (The kept counts of paused tickets, `crate::counts`, apply the same rule in the
-/// database's triggers.)
+/// database's triggers, and `migration::sla_breach_at` / `sla_alert_at` solve it for the
+/// instants a running ticket changes level.)
 #[must_use]
 pub fn sla_level_conditions(now: DateTime<Utc>) -> (Cond, Cond) {
     sla_level_conditions_at(Expr::expr(sea_orm::sea_query::Func::coalesce([
         tcol(ticket::Column::SlaPausedSince),
         Expr::val(now),
     ])))
-}
-
-/// [`sla_level_conditions`] of tickets whose clock runs (`sla_paused_since IS NULL`), at `now`:
-/// the columns the running tickets' index holds, nothing else.
-#[must_use]
-pub fn running_sla_level_conditions(now: DateTime<Utc>) -> (Cond, Cond) {
-    sla_level_conditions_at(Expr::val(now))
 }
 
 fn sla_level_conditions_at(eval: Expr) -> (Cond, Cond) {

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, web};
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
-use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query as SqlQuery, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::sea_query::{
+    Alias, Cond, Expr, ExprTrait, Query as SqlQuery, QueryStatementBuilder, SelectStatement,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use shared::db::{sum_bigint, when};
 use shared::extract::Query;
@@ -105,10 +107,10 @@ fn add(into: &mut BTreeMap<String, u64>, counts: BTreeMap<&str, u64>) {
 
 /// [`totals`] of every ticket, from the counts the database keeps (see [`counts`]): status,
 /// priority, category and the SLA level of paused tickets without reading tickets; the level
-/// of running tickets, which moves with time, from their own index.
+/// of running tickets, which moves with time, from [`running_levels`].
 async fn kept_totals(
     db: &impl ConnectionTrait,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>, DbErr> {
     let kept = counts::kept(db, &TicketFilters::default()).await?;
     let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()));
@@ -117,9 +119,7 @@ async fn kept_totals(
     add(&mut priority, counts::by(&kept, |k| &k.priority));
     let mut categorie = zeros(TicketCategorie::ALL.iter().map(|v| v.as_str()));
     add(&mut categorie, counts::by(&kept, |k| &k.categorie));
-    let mut running = filters::tickets_only();
-    running.and_where(tcol(ticket::Column::SlaPausedSince).is_null());
-    let mut sla = sla_counts(db, running, filters::running_sla_level_conditions(now)).await?;
+    let mut sla = running_levels(db, now).await?;
     let mut paused = counts::by(&kept, |k| &k.sla_level);
     paused.remove("");
     add(&mut sla, paused);
@@ -131,13 +131,58 @@ async fn kept_totals(
     ]))
 }
 
+/// The SLA levels of the tickets whose clock runs, at `now`, without reading the others: each
+/// such ticket is `ok` until its alert instant, in `warning` until its breach instant, then in
+/// `breach` (`migration::sla_alert_at`, `migration::sla_breach_at`, each indexed over the
+/// running tickets). Counted are the tickets still ahead of each instant (a few days of
+/// tickets, however long the history) and, from the kept counts, all of them; in one statement,
+/// so in one snapshot.
+async fn running_levels(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, u64>, DbErr> {
+    let backend = db.get_database_backend();
+    let ahead = |instant: String| {
+        let mut select = filters::tickets_only();
+        select
+            .expr(Expr::cust("COUNT(*)"))
+            .and_where(tcol(ticket::Column::SlaPausedSince).is_null())
+            .and_where(Expr::cust(instant).gt(now));
+        Expr::SubQuery(None, Box::new(select.into_sub_query_statement()))
+    };
+    let select = SqlQuery::select()
+        .expr(Expr::SubQuery(
+            None,
+            Box::new(counts::running_statement().into_sub_query_statement()),
+        ))
+        .expr(ahead(migration::sla_breach_at(backend)))
+        .expr(ahead(migration::sla_alert_at(backend)))
+        .to_owned();
+    let (mut running, mut before_breach, mut before_alert) = (0, 0, 0);
+    if let Some(row) = db.query_one(&select).await? {
+        let read = |i| counts::count_at(&row, i);
+        (running, before_breach, before_alert) = (read(0)?, read(1)?, read(2)?);
+    }
+    Ok(BTreeMap::from([
+        (
+            SlaLevel::Breach.as_str().to_owned(),
+            running.saturating_sub(before_breach),
+        ),
+        (
+            SlaLevel::Warning.as_str().to_owned(),
+            before_breach.saturating_sub(before_alert),
+        ),
+        (SlaLevel::Ok.as_str().to_owned(), before_alert),
+    ]))
+}
+
 /// Every count of the tickets `base` selects, by status, priority, category and SLA level
 /// (each value present, zeros included): status and priority together and category each from
 /// an index alone, the SLA level (which reads several columns) in one pass.
 async fn totals(
     db: &impl ConnectionTrait,
     base: SelectStatement,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>, DbErr> {
     let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()));
     let mut priority = zeros(TicketPriority::ALL.iter().map(|v| v.as_str()));
@@ -182,10 +227,7 @@ async fn sla_counts(
         ));
     let (mut total, mut in_breach, mut in_warning) = (0, 0, 0);
     if let Some(row) = db.query_one(&select).await? {
-        let read = |i| -> Result<u64, DbErr> {
-            let n: Option<i64> = row.try_get_by_index(i)?;
-            Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
-        };
+        let read = |i| counts::count_at(&row, i);
         (total, in_breach, in_warning) = (read(0)?, read(1)?, read(2)?);
     }
     Ok(BTreeMap::from([
@@ -198,19 +240,36 @@ async fn sla_counts(
     ]))
 }
 
-/// `YYYY-MM-DD` (UTC) of a timestamp column, in SQL.
-fn day_of(backend: DbBackend, column: ticket::Column) -> Expr {
-    let name = match column {
-        ticket::Column::ResolvedAt => "resolved_at",
-        _ => "date_creation",
-    };
-    match backend {
-        DbBackend::Postgres => Expr::cust(format!(
-            "to_char(t.{name} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        )),
-        // Stored as RFC 3339 text in UTC: the date is its first ten characters.
-        _ => Expr::cust(format!("substr(t.{name}, 1, 10)")),
+/// The tickets `scope` may see and `filters` select (dates aside) created and resolved on each
+/// UTC day (`YYYY-MM-DD`) of `range`, counted from the tickets.
+async fn live_days(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filters: &TicketFilters,
+    now: DateTime<Utc>,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<BTreeMap<String, (u64, u64)>, AppError> {
+    let backend = db.get_database_backend();
+    let mut created = filters::tickets_only();
+    filters::apply(&mut created, backend, scope, filters, now)?;
+    let mut resolved = created.clone();
+    if let Some((start, end)) = range {
+        created
+            .and_where(tcol(ticket::Column::DateCreation).gte(start))
+            .and_where(tcol(ticket::Column::DateCreation).lt(end));
+        resolved
+            .and_where(tcol(ticket::Column::ResolvedAt).gte(start))
+            .and_where(tcol(ticket::Column::ResolvedAt).lt(end));
     }
+    let day = |column| Expr::cust(migration::utc_day(backend, column));
+    let mut trend = BTreeMap::<String, (u64, u64)>::new();
+    for (key, n) in grouped(db, &created, day("t.date_creation")).await? {
+        trend.entry(key).or_default().0 += n;
+    }
+    for (key, n) in grouped(db, &resolved, day("t.resolved_at")).await? {
+        trend.entry(key).or_default().1 += n;
+    }
+    Ok(trend)
 }
 
 /// The statistics of the tickets `scope` may see.
@@ -272,27 +331,22 @@ pub async fn compute(
         date_to: None,
         ..filters
     };
-    let mut created = filters::tickets_only();
-    filters::apply(&mut created, backend, scope, &trend_filters, now)?;
-    let mut resolved = created.clone();
-    if let (Some(start), Some(end)) = (range_start, range_end) {
-        created
-            .and_where(tcol(ticket::Column::DateCreation).gte(start))
-            .and_where(tcol(ticket::Column::DateCreation).lt(end));
-        resolved
-            .and_where(tcol(ticket::Column::ResolvedAt).gte(start))
-            .and_where(tcol(ticket::Column::ResolvedAt).lt(end));
-    }
-    let created = grouped(db, &created, day_of(backend, ticket::Column::DateCreation)).await?;
-    let resolved = grouped(db, &resolved, day_of(backend, ticket::Column::ResolvedAt)).await?;
+    let trend = if counts::cover(scope, &trend_filters) {
+        counts::kept_days(db, first_day, last_day).await?
+    } else {
+        live_days(db, scope, &trend_filters, now, range_start.zip(range_end)).await?
+    };
     let tendances = (0..days)
         .map(|offset| {
             let date = first_day + Duration::days(offset);
-            let key = date.format("%Y-%m-%d").to_string();
+            let (nouveaux, resolus) = trend
+                .get(&date.format("%Y-%m-%d").to_string())
+                .copied()
+                .unwrap_or_default();
             TrendDay {
                 date,
-                nouveaux: created.get(&key).copied().unwrap_or(0),
-                resolus: resolved.get(&key).copied().unwrap_or(0),
+                nouveaux,
+                resolus,
             }
         })
         .collect();

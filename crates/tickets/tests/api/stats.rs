@@ -157,6 +157,18 @@ async fn kept_and_live_counts_agree(w: &crate::World) {
     for part in ["totaux", "priorites", "sla", "categories"] {
         assert_eq!(kept[part], live[part], "{part}");
     }
+    // The trend ignores the date filter; a filter on the one client these tests open tickets
+    // for counts it live.
+    let live_trend = w
+        .get(
+            &format!("/api/tickets-client/stats?client_id={}", w.company_a()),
+            &w.staff,
+        )
+        .await
+        .ok(200);
+    for part in ["tendances", "totaux", "sla"] {
+        assert_eq!(kept[part], live_trend[part], "{part}");
+    }
     for status in ["nouveau", "en_cours", "en_attente", "resolu", "ferme"] {
         for priority in ["", "&priority=critique", "&priority=normale"] {
             let list = |extra: String| {
@@ -242,4 +254,82 @@ async fn kept_counts_stay_exact_through_every_kind_of_change() {
     let stats = w.get("/api/tickets-client/stats", &w.staff).await.ok(200);
     assert_eq!(stats["totaux"]["total"], 6);
     assert_eq!(stats["totaux"]["ferme"], 1);
+}
+
+/// The staff-wide SLA levels (from the instants indexed over the running tickets and the kept
+/// counts) next to the same levels counted live, ticket by ticket.
+async fn sla_levels(w: &crate::World) -> serde_json::Value {
+    let from = (Utc::now() - Duration::days(300)).date_naive();
+    let kept = w.get("/api/tickets-client/stats", &w.staff).await.ok(200);
+    let live = w
+        .get(
+            &format!("/api/tickets-client/stats?date_from={from}"),
+            &w.staff,
+        )
+        .await
+        .ok(200);
+    assert_eq!(kept["sla"], live["sla"]);
+    kept["sla"].clone()
+}
+
+/// Critique tickets (4 h to answer, 24 h to resolve, warning at 75 %) reach each level through
+/// each clock, answered in time, answered late or not answered, running or paused.
+#[tokio::test]
+async fn running_tickets_are_counted_at_each_sla_level() {
+    let w = world().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let t = w
+            .open_ticket(&w.staff, json!({ "priority": "critique" }))
+            .await;
+        ids.push(s(&t, "id").to_owned());
+    }
+    let levels = |ok: u64, warning: u64, breach: u64| json!({ "ok": ok, "warning": warning, "breach": breach });
+    assert_eq!(sla_levels(&w).await, levels(3, 0, 0));
+    let answer = |i: usize| {
+        let path = format!("/api/tickets-client/{}/messages", ids[i]);
+        let w = &w;
+        async move {
+            w.post(&path, &w.staff, &json!({ "contenu": "Une équipe arrive." }))
+                .await
+                .ok(201);
+        }
+    };
+
+    // 3 h unanswered: every first-response clock warns.
+    w.app.advance_clock(Duration::hours(3)).await;
+    assert_eq!(sla_levels(&w).await, levels(0, 3, 0));
+    // Answered in time: ok again.
+    answer(0).await;
+    assert_eq!(sla_levels(&w).await, levels(1, 2, 0));
+
+    // 5 h: answered late stays in breach; unanswered is in breach; a new ticket is ok.
+    w.app.advance_clock(Duration::hours(2)).await;
+    answer(1).await;
+    w.open_ticket(&w.staff, json!({ "priority": "critique" }))
+        .await;
+    assert_eq!(sla_levels(&w).await, levels(2, 0, 2));
+
+    // 19 h: the first ticket's resolution clock warns (79 %), the new one went unanswered.
+    w.app.advance_clock(Duration::hours(14)).await;
+    assert_eq!(sla_levels(&w).await, levels(0, 1, 3));
+
+    // Paused, a ticket keeps its level; resolved tickets are counted with theirs.
+    w.patch(
+        &format!("/api/tickets-client/{}", ids[1]),
+        &w.staff,
+        &json!({ "status": "en_attente" }),
+    )
+    .await
+    .ok(200);
+    w.patch(
+        &format!("/api/tickets-client/{}", ids[0]),
+        &w.staff,
+        &json!({ "status": "resolu" }),
+    )
+    .await
+    .ok(200);
+    assert_eq!(sla_levels(&w).await, levels(0, 1, 3));
+    tickets::counts::compact(&w.app.db).await.unwrap();
+    assert_eq!(sla_levels(&w).await, levels(0, 1, 3));
 }
