@@ -1,7 +1,8 @@
-//! The scale scenario: grow the tickets table by SQL (copies of the seeded tickets, numbered in
-//! earlier years, so every unique key stays unique and the search index follows through its
-//! triggers or generated column), refresh PostgreSQL's statistics, and show the plans of the
-//! list queries the server runs.
+//! The scale scenario: grow the tickets table by SQL (copies of the seeded tickets, numbered and
+//! dated in earlier years: a table grows by its history, so every unique key stays unique, the
+//! search index follows through its triggers or generated column, and the copies are as old as
+//! their numbers say), refresh PostgreSQL's statistics, and show the plans of the list queries
+//! the server runs.
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -14,10 +15,34 @@ use tickets::scope::Scope;
 
 /// The ticket columns a copy carries over unchanged.
 const KEPT: &str = "titre, description, status, priority, categorie, client_id, chantier_id, \
-    responsable, responsable_id, tags, escalation_level, created_by, date_creation, \
-    date_modification, date_limite, sla_warning_at, sla_response_due, sla_response_warning_at, \
-    first_response_at, sla_response_level, sla_paused_since, sla_notified_level, resolved_at, \
-    closed_at, motif_cloture, note_satisfaction";
+    responsable, responsable_id, tags, escalation_level, created_by, sla_response_level, \
+    sla_notified_level, motif_cloture, note_satisfaction";
+
+/// The instants a copy moves back in time, all by the same span (so its SLA reads the same).
+const MOVED: [&str; 10] = [
+    "date_creation",
+    "date_modification",
+    "date_limite",
+    "sla_warning_at",
+    "sla_response_due",
+    "sla_response_warning_at",
+    "first_response_at",
+    "sla_paused_since",
+    "resolved_at",
+    "closed_at",
+];
+
+/// `column` moved `days` days back, in SQL. SQLite keeps instants as RFC 3339 text in UTC: its
+/// date functions take the first 19 characters, the fraction and offset are kept as they are.
+fn moved_back(backend: DbBackend, column: &str, days: i64) -> String {
+    match backend {
+        DbBackend::Postgres => format!("{column} - interval '{days} days'"),
+        _ => format!(
+            "strftime('%Y-%m-%dT%H:%M:%S', substr({column}, 1, 19), '-{days} days') \
+             || substr({column}, 20)"
+        ),
+    }
+}
 
 async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<i64> {
     let backend = db.get_database_backend();
@@ -29,7 +54,8 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<i64> {
 }
 
 /// Copy the tickets there are (those of the latest years) until the table holds `target`
-/// rows; copy `k` is numbered `2k` years earlier. Then refresh the planner's statistics.
+/// rows; copy `k` is numbered `2k` years earlier and dated `2k` × 52 weeks earlier. Then
+/// refresh the planner's statistics.
 pub async fn grow_tickets(db: &DatabaseConnection, target: i64) -> Result<i64> {
     let backend = db.get_database_backend();
     let first_year = scalar(db, "SELECT CAST(MIN(annee) AS BIGINT) FROM tickets").await?;
@@ -57,10 +83,17 @@ pub async fn grow_tickets(db: &DatabaseConnection, target: i64) -> Result<i64> {
                 format!("'TC-' || (annee - {shift}) || '-' || printf('%03d', sequence)"),
             ),
         };
+        let days = shift * 52 * 7;
+        let moved = MOVED
+            .iter()
+            .map(|column| moved_back(backend, column, days))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "INSERT INTO tickets (id, numero, annee, sequence, {KEPT}) \
-             SELECT {id}, {numero}, annee - {shift}, sequence, {KEPT} FROM tickets \
-             WHERE annee >= {first_year} ORDER BY annee, sequence LIMIT {want}"
+            "INSERT INTO tickets (id, numero, annee, sequence, {KEPT}, {}) \
+             SELECT {id}, {numero}, annee - {shift}, sequence, {KEPT}, {moved} FROM tickets \
+             WHERE annee >= {first_year} ORDER BY annee, sequence LIMIT {want}",
+            MOVED.join(", ")
         );
         db.execute_raw(Statement::from_string(backend, sql)).await?;
         total += want;
