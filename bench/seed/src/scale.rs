@@ -16,7 +16,12 @@ use tickets::scope::Scope;
 /// The ticket columns a copy carries over unchanged.
 const KEPT: &str = "titre, description, status, priority, categorie, client_id, chantier_id, \
     responsable, responsable_id, tags, escalation_level, created_by, sla_response_level, \
-    sla_notified_level, motif_cloture, note_satisfaction";
+    motif_cloture, note_satisfaction";
+
+/// What a copy has had announced (`sla_notified_level`): a copy whose clock runs has been in
+/// breach for years, and that was announced then (else the SLA scan would announce some
+/// hundred thousand breaches during the benchmark); a paused one keeps its original's.
+const NOTIFIED: &str = "CASE WHEN sla_paused_since IS NULL THEN 2 ELSE sla_notified_level END";
 
 /// The instants a copy moves back in time, all by the same span (so its SLA reads the same).
 const MOVED: [&str; 10] = [
@@ -90,9 +95,9 @@ pub async fn grow_tickets(db: &DatabaseConnection, target: i64) -> Result<i64> {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO tickets (id, numero, annee, sequence, {KEPT}, {}) \
-             SELECT {id}, {numero}, annee - {shift}, sequence, {KEPT}, {moved} FROM tickets \
-             WHERE annee >= {first_year} ORDER BY annee, sequence LIMIT {want}",
+            "INSERT INTO tickets (id, numero, annee, sequence, {KEPT}, sla_notified_level, {}) \
+             SELECT {id}, {numero}, annee - {shift}, sequence, {KEPT}, {NOTIFIED}, {moved} \
+             FROM tickets WHERE annee >= {first_year} ORDER BY annee, sequence LIMIT {want}",
             MOVED.join(", ")
         );
         db.execute_raw(Statement::from_string(backend, sql)).await?;
