@@ -41,7 +41,8 @@ const MOVED: [&str; 10] = [
 /// date functions take the first 19 characters, the fraction and offset are kept as they are.
 fn moved_back(backend: DbBackend, column: &str, days: i64) -> String {
     match backend {
-        DbBackend::Postgres => format!("{column} - interval '{days} days'"),
+        // In hours: days of the session's time zone would move some instants by an hour.
+        DbBackend::Postgres => format!("{column} - interval '{} hours'", days * 24),
         _ => format!(
             "strftime('%Y-%m-%dT%H:%M:%S', substr({column}, 1, 19), '-{days} days') \
              || substr({column}, 20)"
@@ -59,8 +60,8 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<i64> {
 }
 
 /// Copy the tickets there are (those of the latest years) until the table holds `target`
-/// rows; copy `k` is numbered `2k` years earlier and dated `2k` × 52 weeks earlier. Then
-/// refresh the planner's statistics.
+/// rows; copy `k` is numbered and dated `2k` years earlier (every instant by the same span of
+/// days). Then refresh the planner's statistics.
 pub async fn grow_tickets(db: &DatabaseConnection, target: i64) -> Result<i64> {
     let backend = db.get_database_backend();
     let first_year = scalar(db, "SELECT CAST(MIN(annee) AS BIGINT) FROM tickets").await?;
@@ -88,7 +89,8 @@ pub async fn grow_tickets(db: &DatabaseConnection, target: i64) -> Result<i64> {
                 format!("'TC-' || (annee - {shift}) || '-' || printf('%03d', sequence)"),
             ),
         };
-        let days = shift * 52 * 7;
+        // `shift` years of 365.2425 days, in whole days (integer arithmetic).
+        let days = (shift * 3_652_425 + 5_000) / 10_000;
         let moved = MOVED
             .iter()
             .map(|column| moved_back(backend, column, days))

@@ -201,7 +201,9 @@ pub async fn kept_days(
 }
 
 /// Fold the changes appended since the last run into the totals (the counts, then the daily
-/// counts); how many changes were moved. Safe to run from several instances at once.
+/// counts); how many rows that wrote (changes deleted on SQLite, totals written on
+/// PostgreSQL): zero when there was nothing to fold. Safe to run from several instances at
+/// once.
 ///
 /// # Errors
 /// Database errors (the changes then stay where they are, still counted).

@@ -254,6 +254,41 @@ async fn kept_counts_stay_exact_through_every_kind_of_change() {
     let stats = w.get("/api/tickets-client/stats", &w.staff).await.ok(200);
     assert_eq!(stats["totaux"]["total"], 6);
     assert_eq!(stats["totaux"]["ferme"], 1);
+
+    // Resolved, reopened the next day (no longer resolved), resolved again a day later: the
+    // trend counts it on the last day only, kept as live, and so does a range of one day.
+    patch(3, json!({ "status": "resolu" })).await;
+    w.app.advance_clock(Duration::days(1)).await;
+    w.action(&ids[3], &w.staff, "reopen", json!({ "motif": "pas fini" }))
+        .await
+        .ok(200);
+    kept_and_live_counts_agree(&w).await;
+    w.app.advance_clock(Duration::days(1)).await;
+    patch(3, json!({ "status": "resolu" })).await;
+    kept_and_live_counts_agree(&w).await;
+    let trend = |path: String| {
+        let w = &w;
+        async move {
+            let stats = w.get(&path, &w.staff).await.ok(200);
+            stats["tendances"].clone()
+        }
+    };
+    // The server's today (its clock was moved): the last day of the default trend.
+    let days = trend("/api/tickets-client/stats".to_owned()).await;
+    let today = days.as_array().unwrap().last().unwrap()["date"].clone();
+    let today = today.as_str().unwrap();
+    let range = format!("date_from={today}&date_to={today}");
+    let kept = trend(format!("/api/tickets-client/stats?{range}")).await;
+    assert_eq!(
+        kept,
+        json!([{ "date": today, "nouveaux": 0, "resolus": 1 }])
+    );
+    let live = trend(format!(
+        "/api/tickets-client/stats?{range}&client_id={}",
+        w.company_a()
+    ))
+    .await;
+    assert_eq!(kept, live);
 }
 
 /// The staff-wide SLA levels (from the instants indexed over the running tickets and the kept
