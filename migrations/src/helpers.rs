@@ -1,6 +1,7 @@
 //! Statement builders the migrations share: named foreign keys, indexes, column lists.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 /// A named foreign key from `from` (table, column) to `to` (table, column).
 pub fn fk(
@@ -42,4 +43,14 @@ pub async fn index(
 /// A column name for [`index`]'s list.
 pub fn iden(i: impl IntoIden) -> DynIden {
     i.into_iden()
+}
+
+/// The column types and table suffix of a kept-count table (raw SQL): a short text key of
+/// `key_len` characters, a 64-bit count, and on SQLite a table clustered on its key.
+pub fn kept_table_types(backend: DbBackend, key_len: u32) -> (String, &'static str, &'static str) {
+    if backend == DbBackend::Postgres {
+        (format!("varchar({key_len})"), "bigint", "")
+    } else {
+        ("text".to_owned(), "integer", " WITHOUT ROWID")
+    }
 }

@@ -53,15 +53,7 @@ fn counted_changed(old: &str, new: &str, distinct: &str) -> String {
 }
 
 fn tables(backend: DbBackend) -> Vec<String> {
-    let (key, count) = match backend {
-        DbBackend::Postgres => ("varchar(16)", "bigint"),
-        _ => ("text", "integer"),
-    };
-    let without_rowid = if backend == DbBackend::Postgres {
-        ""
-    } else {
-        " WITHOUT ROWID"
-    };
+    let (key, count, without_rowid) = crate::helpers::kept_table_types(backend, 16);
     vec![
         format!(
             "CREATE TABLE ticket_counts (status {key} NOT NULL, priority {key} NOT NULL, \

@@ -91,15 +91,7 @@ fn days_changed(backend: DbBackend, old: &str, new: &str, distinct: &str) -> Str
 }
 
 fn statements(backend: DbBackend) -> Vec<String> {
-    let (key, count) = match backend {
-        DbBackend::Postgres => ("varchar(10)", "bigint"),
-        _ => ("text", "integer"),
-    };
-    let without_rowid = if backend == DbBackend::Postgres {
-        ""
-    } else {
-        " WITHOUT ROWID"
-    };
+    let (key, count, without_rowid) = crate::helpers::kept_table_types(backend, 10);
     let mut out = vec![
         format!(
             "CREATE INDEX \"idx-tickets-sla_breach_at\" ON tickets ({}) \
