@@ -54,3 +54,59 @@ pub fn kept_table_types(backend: DbBackend, key_len: u32) -> (String, &'static s
         ("text".to_owned(), "integer", " WITHOUT ROWID")
     }
 }
+
+/// The triggers that keep a count of `tickets` as change rows (raw SQL): on every insert the
+/// new row's `changes(row, +1)`, on every delete the old row's `changes(row, -1)`, and on an
+/// update of `columns` for which `changed(old, new, distinct)` holds, both. `changes` gives the
+/// statements (each ending with `;`) for `row` (`new`/`old`, `NEW`/`OLD` on PostgreSQL);
+/// `distinct` is the backend's null-safe "differs". Named `tickets_{name}_*` (and the
+/// PostgreSQL function `presta_ticket_{name}`).
+pub fn count_triggers(
+    backend: DbBackend,
+    name: &str,
+    columns: &str,
+    changes: impl Fn(&str, i32) -> String,
+    changed: impl Fn(&str, &str, &str) -> String,
+) -> Vec<String> {
+    if backend == DbBackend::Postgres {
+        let function = format!("presta_ticket_{name}");
+        return vec![
+            format!(
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN \
+                   IF TG_OP <> 'INSERT' THEN {} END IF; \
+                   IF TG_OP <> 'DELETE' THEN {} END IF; \
+                   RETURN NULL; \
+                 END $$",
+                changes("OLD", -1),
+                changes("NEW", 1)
+            ),
+            format!(
+                "CREATE TRIGGER tickets_{name}_insert_delete AFTER INSERT OR DELETE ON tickets \
+                 FOR EACH ROW EXECUTE FUNCTION {function}()"
+            ),
+            format!(
+                "CREATE TRIGGER tickets_{name}_update AFTER UPDATE OF {columns} ON tickets \
+                 FOR EACH ROW WHEN ({}) EXECUTE FUNCTION {function}()",
+                changed("OLD", "NEW", "IS DISTINCT FROM")
+            ),
+        ];
+    }
+    vec![
+        format!(
+            "CREATE TRIGGER tickets_{name}_insert AFTER INSERT ON tickets BEGIN {} END",
+            changes("new", 1)
+        ),
+        format!(
+            "CREATE TRIGGER tickets_{name}_delete AFTER DELETE ON tickets BEGIN {} END",
+            changes("old", -1)
+        ),
+        format!(
+            "CREATE TRIGGER tickets_{name}_update AFTER UPDATE OF {columns} ON tickets \
+             WHEN {} BEGIN {} {} END",
+            changed("old", "new", "IS NOT"),
+            changes("old", -1),
+            changes("new", 1)
+        ),
+    ]
+}

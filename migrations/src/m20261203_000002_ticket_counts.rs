@@ -89,58 +89,18 @@ fn insert(row: &str, delta: i32) -> String {
     )
 }
 
-fn sqlite_triggers() -> Vec<String> {
-    vec![
-        format!(
-            "CREATE TRIGGER tickets_counts_insert AFTER INSERT ON tickets BEGIN {} END",
-            insert("new", 1)
-        ),
-        format!(
-            "CREATE TRIGGER tickets_counts_delete AFTER DELETE ON tickets BEGIN {} END",
-            insert("old", -1)
-        ),
-        format!(
-            "CREATE TRIGGER tickets_counts_update AFTER UPDATE OF {COUNTED} ON tickets \
-             WHEN {} BEGIN {} {} END",
-            counted_changed("old", "new", "IS NOT"),
-            insert("old", -1),
-            insert("new", 1)
-        ),
-    ]
-}
-
-fn postgres_triggers() -> Vec<String> {
-    vec![
-        format!(
-            "CREATE FUNCTION presta_ticket_counts() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN \
-               IF TG_OP <> 'INSERT' THEN {} END IF; \
-               IF TG_OP <> 'DELETE' THEN {} END IF; \
-               RETURN NULL; \
-             END $$",
-            insert("OLD", -1),
-            insert("NEW", 1)
-        ),
-        "CREATE TRIGGER tickets_counts_insert_delete AFTER INSERT OR DELETE ON tickets \
-         FOR EACH ROW EXECUTE FUNCTION presta_ticket_counts()"
-            .to_owned(),
-        format!(
-            "CREATE TRIGGER tickets_counts_update AFTER UPDATE OF {COUNTED} ON tickets \
-             FOR EACH ROW WHEN ({}) EXECUTE FUNCTION presta_ticket_counts()",
-            counted_changed("OLD", "NEW", "IS DISTINCT FROM")
-        ),
-    ]
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
         let mut statements = tables(backend);
-        statements.extend(match backend {
-            DbBackend::Postgres => postgres_triggers(),
-            _ => sqlite_triggers(),
-        });
+        statements.extend(crate::helpers::count_triggers(
+            backend,
+            "counts",
+            COUNTED,
+            insert,
+            counted_changed,
+        ));
         let connection = manager.get_connection();
         for statement in statements {
             connection.execute_unprepared(&statement).await?;

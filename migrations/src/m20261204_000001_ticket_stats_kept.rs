@@ -122,47 +122,13 @@ fn statements(backend: DbBackend) -> Vec<String> {
             utc_day(backend, "resolved_at"),
         ),
     ];
-    if backend == DbBackend::Postgres {
-        out.extend([
-            format!(
-                "CREATE FUNCTION presta_ticket_day_counts() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN \
-                   IF TG_OP <> 'INSERT' THEN {} END IF; \
-                   IF TG_OP <> 'DELETE' THEN {} END IF; \
-                   RETURN NULL; \
-                 END $$",
-                day_changes(backend, "OLD", -1),
-                day_changes(backend, "NEW", 1)
-            ),
-            "CREATE TRIGGER tickets_day_counts_insert_delete AFTER INSERT OR DELETE ON tickets \
-             FOR EACH ROW EXECUTE FUNCTION presta_ticket_day_counts()"
-                .to_owned(),
-            format!(
-                "CREATE TRIGGER tickets_day_counts_update AFTER UPDATE OF date_creation, \
-                 resolved_at ON tickets FOR EACH ROW WHEN ({}) \
-                 EXECUTE FUNCTION presta_ticket_day_counts()",
-                days_changed(backend, "OLD", "NEW", "IS DISTINCT FROM")
-            ),
-        ]);
-    } else {
-        out.extend([
-            format!(
-                "CREATE TRIGGER tickets_day_counts_insert AFTER INSERT ON tickets BEGIN {} END",
-                day_changes(backend, "new", 1)
-            ),
-            format!(
-                "CREATE TRIGGER tickets_day_counts_delete AFTER DELETE ON tickets BEGIN {} END",
-                day_changes(backend, "old", -1)
-            ),
-            format!(
-                "CREATE TRIGGER tickets_day_counts_update AFTER UPDATE OF date_creation, \
-                 resolved_at ON tickets WHEN {} BEGIN {} {} END",
-                days_changed(backend, "old", "new", "IS NOT"),
-                day_changes(backend, "old", -1),
-                day_changes(backend, "new", 1)
-            ),
-        ]);
-    }
+    out.extend(crate::helpers::count_triggers(
+        backend,
+        "day_counts",
+        "date_creation, resolved_at",
+        |row, delta| day_changes(backend, row, delta),
+        |old, new, distinct| days_changed(backend, old, new, distinct),
+    ));
     out
 }
 

@@ -197,13 +197,10 @@ pub fn sla_level_expr(now: DateTime<Utc>) -> Expr {
 /// instants a running ticket changes level.)
 #[must_use]
 pub fn sla_level_conditions(now: DateTime<Utc>) -> (Cond, Cond) {
-    sla_level_conditions_at(Expr::expr(sea_orm::sea_query::Func::coalesce([
+    let eval = Expr::expr(sea_orm::sea_query::Func::coalesce([
         tcol(ticket::Column::SlaPausedSince),
         Expr::val(now),
-    ])))
-}
-
-fn sla_level_conditions_at(eval: Expr) -> (Cond, Cond) {
+    ]));
     let (res_breach, res_warning) = level_case(
         &eval,
         tcol(ticket::Column::DateLimite),
