@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Utc};
 use entity::ticket::{self, TicketPriority, TicketStatus};
 use entity::{Role, chantier, company, ticket_attachment, ticket_message, user};
 use sea_orm::sea_query::{
-    Alias, CaseStatement, Expr, ExprTrait, Order as SqlOrder, Query, SelectStatement,
+    Alias, CaseStatement, Expr, ExprTrait, IntoTableRef, Order as SqlOrder, Query, SelectStatement,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
@@ -324,11 +324,12 @@ pub async fn rows(
     db: &impl ConnectionTrait,
     select: &SelectStatement,
 ) -> Result<Vec<TicketRow>, DbErr> {
-    db.query_all(select)
-        .await?
-        .iter()
-        .map(|row| TicketRow::from_query_result(row, ""))
-        .collect()
+    let found = db.query_all(select).await?;
+    let mut rows = Vec::with_capacity(found.len());
+    for row in &found {
+        rows.push(TicketRow::from_query_result(row, "")?);
+    }
+    Ok(rows)
 }
 
 /// The two statements of a list page: the filtered base [`count`] counts, and the page's rows
@@ -344,6 +345,7 @@ pub fn list_statements(
     sort: Sort<TicketSort>,
     now: DateTime<Utc>,
 ) -> Result<(SelectStatement, SelectStatement), AppError> {
+    // Counted without the joins (no filter needs them), so an index can answer alone.
     let mut base = filters::tickets_only();
     filters::apply(&mut base, backend, scope, filters, now)?;
     // The page's rows are chosen first, by key alone: the rows an OFFSET skips are then index
@@ -355,16 +357,43 @@ pub fn list_statements(
         _ => tcol(ticket::Column::Id),
     };
     let mut keys = base.clone();
-    keys.expr(key.clone());
     order_by(&mut keys, sort);
     keys.limit(page.limit).offset(page.offset());
-    // Counted without the joins (no filter needs them), so an index can answer alone.
-    let mut select = filters::tickets_only();
-    filters::join_names(&mut select);
-    row_columns(&mut select, scope, now);
-    select.and_where(key.in_subquery(keys));
-    order_by(&mut select, sort);
+    let select = match backend {
+        // The page's keys, in their order, drive the join: SQLite keeps the left side of a
+        // CROSS JOIN as the outer loop and reads an ordered subquery in its order, so the
+        // rows come out in the page's order without sorting them again (a sort of the whole
+        // rows, descriptions included, was a tenth of the list's CPU).
+        DbBackend::Sqlite => {
+            keys.expr_as(key.clone(), page_key());
+            let mut select = Query::select()
+                .from_subquery(keys, page_alias())
+                .cross_join(ticket::Entity.into_table_ref().alias(t()))
+                .and_where(key.equals((page_alias(), page_key())))
+                .to_owned();
+            filters::join_names(&mut select);
+            row_columns(&mut select, scope, now);
+            select
+        }
+        _ => {
+            let mut select = filters::tickets_only();
+            filters::join_names(&mut select);
+            row_columns(&mut select, scope, now);
+            keys.expr(key.clone());
+            select.and_where(key.in_subquery(keys));
+            order_by(&mut select, sort);
+            select
+        }
+    };
     Ok((base, select))
+}
+
+/// The subquery of a page's keys, and its key column.
+fn page_alias() -> Alias {
+    Alias::new("p")
+}
+fn page_key() -> Alias {
+    Alias::new("k")
 }
 
 /// A page of the tickets `scope` may see.

@@ -288,6 +288,125 @@ async fn the_list_is_scoped_filtered_sorted_and_paginated() {
         .error(403, "FORBIDDEN");
 }
 
+/// Every page of every sort holds the rows the whole sorted list holds there, once each, with
+/// their own names and counts: the page's rows are found by key first and then joined to
+/// their details in the keys' order (SQLite), so this fails if the join or the order drifts.
+#[tokio::test]
+async fn pages_of_each_sort_follow_the_whole_order_with_each_row_once() {
+    let w = world().await;
+    let chantier = w.chantier(w.company_a(), "Les Jardins").await;
+    let priorities = ["basse", "critique", "normale", "haute"];
+    let mut opened = Vec::new();
+    for k in 0..11_usize {
+        // Titles in another order than creation, with two equal titles (ties go by id).
+        let titre = format!(
+            "Ticket {}",
+            ["k", "c", "h", "a", "e", "j", "b", "f", "i", "d", "d"][k]
+        );
+        let mut extra = json!({ "titre": titre, "priority": priorities[k % 4] });
+        if k % 3 == 0 {
+            extra["chantier_id"] = chantier["id"].clone();
+        }
+        if k == 4 {
+            extra["client_id"] = json!(w.company_b());
+        }
+        opened.push(w.open_ticket(&w.staff, extra).await);
+    }
+    let noted = s(&opened[5], "id").to_owned();
+    for body in [
+        json!({ "contenu": "Une équipe passe demain." }),
+        json!({ "contenu": "Note interne", "interne": true }),
+    ] {
+        w.post(
+            &format!("/api/tickets-client/{noted}/messages"),
+            &w.staff,
+            &body,
+        )
+        .await
+        .ok(201);
+    }
+    let rank = |p: &str| {
+        priorities
+            .iter()
+            .position(|x| *x == p)
+            .map(|i| [3, 0, 2, 1][i])
+    };
+    let ids = |v: &[Value]| v.iter().map(|t| s(t, "id").to_owned()).collect::<Vec<_>>();
+
+    for (user, count) in [(&w.staff, 11), (&w.client_a, 10)] {
+        let whole = w.get("/api/tickets-client?limit=100", user).await.json();
+        let rows = whole["data"].as_array().unwrap().clone();
+        assert_eq!(rows.len(), count);
+        let noted_row = rows.iter().find(|t| s(t, "id") == noted).unwrap();
+        let visible_messages = if user.role == entity::Role::Superadmin {
+            2
+        } else {
+            1
+        };
+        assert_eq!(noted_row["nb_messages"], visible_messages);
+        for row in &rows {
+            let mine = opened.iter().find(|t| t["id"] == row["id"]).unwrap();
+            assert_eq!(row["titre"], mine["titre"]);
+            assert_eq!(row["numero"], mine["numero"]);
+            let expected_chantier = if mine["chantier"].is_null() {
+                Value::Null
+            } else {
+                json!("Les Jardins")
+            };
+            assert_eq!(row["chantier_nom"], expected_chantier, "{row}");
+            assert!(row["client_nom"].is_string(), "{row}");
+        }
+        for (sort, order) in [
+            ("titre", "asc"),
+            ("titre", "desc"),
+            ("priority", "asc"),
+            ("numero", "desc"),
+            ("date_creation", "asc"),
+        ] {
+            let whole = w
+                .get(
+                    &format!("/api/tickets-client?limit=100&sort={sort}&order={order}"),
+                    user,
+                )
+                .await
+                .json();
+            let sorted = whole["data"].as_array().unwrap().clone();
+            let mut expected = sorted.clone();
+            expected.sort_by(|a, b| {
+                let by = match sort {
+                    "titre" => s(a, "titre").cmp(s(b, "titre")),
+                    "priority" => rank(s(a, "priority")).cmp(&rank(s(b, "priority"))),
+                    "numero" => s(a, "numero")
+                        .len()
+                        .cmp(&s(b, "numero").len())
+                        .then(s(a, "numero").cmp(s(b, "numero"))),
+                    _ => at(a, "date_creation").cmp(&at(b, "date_creation")),
+                };
+                by.then(s(a, "id").cmp(s(b, "id")))
+            });
+            if order == "desc" {
+                expected.reverse();
+            }
+            assert_eq!(ids(&sorted), ids(&expected), "{sort} {order}");
+            let mut paged = Vec::new();
+            for page in 1..=3 {
+                let body = w
+                    .get(
+                        &format!(
+                            "/api/tickets-client?limit=4&page={page}&sort={sort}&order={order}"
+                        ),
+                        user,
+                    )
+                    .await
+                    .json();
+                assert_eq!(body["meta"]["total"], count);
+                paged.extend(body["data"].as_array().unwrap().iter().cloned());
+            }
+            assert_eq!(paged, sorted, "{sort} {order}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn staff_update_tickets_and_every_change_is_in_the_history() {
     let w = world().await;
