@@ -40,6 +40,25 @@ pub async fn index(
     manager.create_index(statement.to_owned()).await
 }
 
+/// Replace the index `old` of `table` by `new` over `columns` (not unique). The new one is
+/// built before the old one goes, so the reads the old one served have an index throughout.
+///
+/// # Errors
+/// The database refused a statement.
+pub async fn replace_index(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + 'static,
+    old: &str,
+    new: &str,
+    columns: Vec<DynIden>,
+) -> Result<(), DbErr> {
+    let table = table.into_iden();
+    index(manager, new, table.clone(), columns, false).await?;
+    manager
+        .drop_index(Index::drop().name(old).table(table).to_owned())
+        .await
+}
+
 /// A column name for [`index`]'s list.
 pub fn iden(i: impl IntoIden) -> DynIden {
     i.into_iden()

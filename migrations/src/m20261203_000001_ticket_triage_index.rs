@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::helpers::{iden, index};
+use crate::helpers::{iden, replace_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -23,27 +23,19 @@ enum Tickets {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        index(
+        replace_index(
             manager,
-            "idx-tickets-status-priority-date_creation-id",
             Tickets::Table,
+            "idx-tickets-status-priority",
+            "idx-tickets-status-priority-date_creation-id",
             vec![
                 iden(Tickets::Status),
                 iden(Tickets::Priority),
                 iden(Tickets::DateCreation),
                 iden(Tickets::Id),
             ],
-            false,
         )
-        .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("idx-tickets-status-priority")
-                    .table(Tickets::Table)
-                    .to_owned(),
-            )
-            .await
+        .await
     }
 
     fn use_transaction(&self) -> Option<bool> {

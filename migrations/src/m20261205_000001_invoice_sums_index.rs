@@ -9,7 +9,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::helpers::{iden, index};
+use crate::helpers::{iden, replace_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -28,10 +28,11 @@ enum Invoices {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        index(
+        replace_index(
             manager,
-            "idx-invoices-company_id-status-direction-sums",
             Invoices::Table,
+            "idx-invoices-company_id-status",
+            "idx-invoices-company_id-status-direction-sums",
             vec![
                 iden(Invoices::CompanyId),
                 iden(Invoices::Status),
@@ -40,17 +41,8 @@ impl MigrationTrait for Migration {
                 iden(Invoices::TotalCents),
                 iden(Invoices::PaidCents),
             ],
-            false,
         )
-        .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("idx-invoices-company_id-status")
-                    .table(Invoices::Table)
-                    .to_owned(),
-            )
-            .await
+        .await
     }
 
     fn use_transaction(&self) -> Option<bool> {
