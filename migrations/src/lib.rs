@@ -18,6 +18,7 @@ mod m20261203_000001_ticket_triage_index;
 mod m20261203_000002_ticket_counts;
 mod m20261204_000001_ticket_stats_kept;
 mod m20261205_000001_invoice_sums_index;
+mod m20261205_000002_client_figures_indexes;
 
 /// The SQL the ticket statistics share with the indexes and triggers that serve them.
 pub use m20261204_000001_ticket_stats_kept::{sla_alert_at, sla_breach_at, utc_day};
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_ticket_counts::Migration),
             Box::new(m20261204_000001_ticket_stats_kept::Migration),
             Box::new(m20261205_000001_invoice_sums_index::Migration),
+            Box::new(m20261205_000002_client_figures_indexes::Migration),
         ]
     }
 }

@@ -298,6 +298,13 @@ pub async fn check_ready(
     }
 }
 
+/// A count or sum read back from the database (`COUNT`, or [`sum_bigint`] of ones, `NULL`
+/// over no rows) as a number of things: missing or negative counts as 0.
+#[must_use]
+pub fn count_of(n: impl Into<Option<i64>>) -> u64 {
+    u64::try_from(n.into().unwrap_or(0)).unwrap_or(0)
+}
+
 /// `CAST(SUM(expr) AS BIGINT)`: a 64-bit integer on both databases (PostgreSQL sums a `bigint`
 /// into `numeric`, which does not read back as `i64`); `NULL` over no rows.
 #[must_use]

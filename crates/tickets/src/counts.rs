@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
-use shared::db::sum_bigint;
+use shared::db::{count_of, sum_bigint};
 
 use crate::filters::TicketFilters;
 use crate::scope::Scope;
@@ -92,7 +92,7 @@ fn part(table: &str, value: &str, filters: &TicketFilters) -> SelectStatement {
 /// The column is missing or not an integer.
 pub fn count_at(row: &QueryResult, index: usize) -> Result<u64, DbErr> {
     let n: Option<i64> = row.try_get_by_index(index)?;
-    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+    Ok(count_of(n))
 }
 
 /// The statement of [`kept`] (public so the benchmark can show its plan).

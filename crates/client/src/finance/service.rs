@@ -10,7 +10,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
-use shared::db::{sum_bigint, when};
+use shared::db::{count_of, sum_bigint, when};
 use shared::pagination::PageParams;
 use shared::{AppError, PageMeta, Paginated};
 use uuid::Uuid;
@@ -135,7 +135,6 @@ pub async fn balance(
             .filter_map(|p| p.amount)
             .sum()
     };
-    let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
     let sums = sums.as_ref();
     Ok(Balance {
         currency: state.currency.clone(),
@@ -144,77 +143,54 @@ pub async fn balance(
         pending_payments_cents: amount(PaymentStatus::Pending),
         outstanding_cents: sums.and_then(|s| s.outstanding).unwrap_or(0),
         overdue_cents: sums.and_then(|s| s.overdue).unwrap_or(0),
-        open_invoices: count(sums.and_then(|s| s.open)),
-        overdue_invoices: count(sums.and_then(|s| s.overdue_count)),
+        open_invoices: count_of(sums.and_then(|s| s.open)),
+        overdue_invoices: count_of(sums.and_then(|s| s.overdue_count)),
         next_due_date: sums.and_then(|s| s.next_due),
     })
 }
 
-/// When a payment counts in the ledger: its confirmation.
-fn payment_day(p: &payment::Model) -> Option<DateTime<Utc>> {
-    (p.status == PaymentStatus::Completed).then_some(p.confirmed_at.unwrap_or(p.created_at))
+/// When a confirmed payment counts in the ledger and the summary: its confirmation (its
+/// announcement for one confirmed without a recorded instant).
+fn confirmation(confirmed_at: Option<DateTime<Utc>>, created_at: DateTime<Utc>) -> DateTime<Utc> {
+    confirmed_at.unwrap_or(created_at)
 }
 
-/// Every ledger entry, oldest first, each with the balance after it.
-async fn ledger(db: &impl ConnectionTrait, company_id: Uuid) -> Result<Vec<LedgerEntry>, AppError> {
-    let invoices = company_invoices(db, company_id).await?;
-    let payments = company_payments(db, company_id, &invoices).await?;
-    let numbers: std::collections::BTreeMap<Uuid, String> =
-        invoices.iter().map(|i| (i.id, i.number.clone())).collect();
-    // (date, order within the day: invoices first, then by time), entry.
-    let mut entries: Vec<(NaiveDate, i64, LedgerEntry)> = Vec::new();
-    for inv in invoices {
-        entries.push((
-            inv.issue_date,
-            i64::MIN,
-            LedgerEntry {
-                date: inv.issue_date,
-                kind: LedgerKind::Invoice,
-                reference: inv.number.clone(),
-                description: format!("Facture {}", inv.number),
-                invoice_id: inv.id,
-                payment_id: None,
-                debit_cents: inv.total_cents,
-                credit_cents: 0,
-                running_balance_cents: 0,
-            },
-        ));
-    }
-    for p in payments {
-        let Some(at) = payment_day(&p) else { continue };
-        let Some(number) = numbers.get(&p.invoice_id) else {
-            continue;
-        };
-        entries.push((
-            at.date_naive(),
-            at.timestamp_micros(),
-            LedgerEntry {
-                date: at.date_naive(),
-                kind: LedgerKind::Payment,
-                reference: p.reference.clone(),
-                description: format!("Paiement {number}"),
-                invoice_id: p.invoice_id,
-                payment_id: Some(p.id),
-                debit_cents: 0,
-                credit_cents: p.amount_cents,
-                running_balance_cents: 0,
-            },
-        ));
-    }
-    entries.sort_by_key(|e| (e.0, e.1));
-    let mut running = 0i64;
-    Ok(entries
-        .into_iter()
-        .map(|(_, _, mut entry)| {
-            running += entry.debit_cents - entry.credit_cents;
-            entry.running_balance_cents = running;
-            entry
-        })
-        .collect())
+/// When a payment counts, if it does: confirmed ones at their [`confirmation`].
+fn payment_day(p: &payment::Model) -> Option<DateTime<Utc>> {
+    (p.status == PaymentStatus::Completed).then(|| confirmation(p.confirmed_at, p.created_at))
+}
+
+/// An invoice as the ledger shows it (the columns it reads, not the whole row).
+#[derive(Debug, FromQueryResult)]
+struct LedgerInvoice {
+    id: Uuid,
+    number: String,
+    issue_date: NaiveDate,
+    total_cents: i64,
+}
+
+/// A confirmed payment as the ledger shows it.
+#[derive(Debug, FromQueryResult)]
+struct LedgerPayment {
+    id: Uuid,
+    invoice_id: Uuid,
+    reference: String,
+    amount_cents: i64,
+    confirmed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+/// The ledger's lines before they are written out: an invoice (index into the invoices) or a
+/// payment (index into the payments, with the index of its invoice).
+#[derive(Debug, Clone, Copy)]
+enum LedgerLine {
+    Invoice(usize),
+    Payment(usize, usize),
 }
 
 /// A page of the ledger (oldest first), filtered by date; running balances count everything
-/// before the page too.
+/// before the page too. Every line is counted for the balances, but only the page's lines are
+/// written out.
 ///
 /// # Errors
 /// 422 for a reversed range; database errors.
@@ -225,19 +201,113 @@ pub async fn transactions(
     page: PageParams,
 ) -> Result<Paginated<LedgerEntry>, AppError> {
     crate::text::check_range(filters.date_from, filters.date_to)?;
-    let all: Vec<LedgerEntry> = ledger(db, company_id)
-        .await?
-        .into_iter()
-        .filter(|e| filters.date_from.is_none_or(|f| e.date >= f))
-        .filter(|e| filters.date_to.is_none_or(|t| e.date <= t))
-        .filter(|e| filters.kind.is_none_or(|k| e.kind == k))
+    let invoices: Vec<LedgerInvoice> = invoices::visible(company_id)
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Cancelled))
+        .select_only()
+        .column(invoice::Column::Id)
+        .column(invoice::Column::Number)
+        .column(invoice::Column::IssueDate)
+        .column(invoice::Column::TotalCents)
+        .order_by_asc(invoice::Column::IssueDate)
+        .order_by_asc(invoice::Column::Number)
+        .into_model()
+        .all(db)
+        .await?;
+    // Payments count at their confirmation, and only on the invoices that count.
+    let payments: Vec<LedgerPayment> = payment::Entity::find()
+        .filter(payment::Column::CompanyId.eq(company_id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Completed))
+        .select_only()
+        .column(payment::Column::Id)
+        .column(payment::Column::InvoiceId)
+        .column(payment::Column::Reference)
+        .column(payment::Column::AmountCents)
+        .column(payment::Column::ConfirmedAt)
+        .column(payment::Column::CreatedAt)
+        .order_by_asc(payment::Column::CreatedAt)
+        .order_by_asc(payment::Column::Id)
+        .into_model()
+        .all(db)
+        .await?;
+    let by_id: std::collections::HashMap<Uuid, usize> = invoices
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (i.id, n))
         .collect();
-    let total = all.len() as u64;
+    // (date, order within the day: invoices first, then by time), line.
+    let mut lines: Vec<(NaiveDate, i64, LedgerLine)> =
+        Vec::with_capacity(invoices.len() + payments.len());
+    for (n, inv) in invoices.iter().enumerate() {
+        lines.push((inv.issue_date, i64::MIN, LedgerLine::Invoice(n)));
+    }
+    for (n, p) in payments.iter().enumerate() {
+        let Some(&invoice) = by_id.get(&p.invoice_id) else {
+            continue;
+        };
+        let at = confirmation(p.confirmed_at, p.created_at);
+        lines.push((
+            at.date_naive(),
+            at.timestamp_micros(),
+            LedgerLine::Payment(n, invoice),
+        ));
+    }
+    lines.sort_by_key(|l| (l.0, l.1));
+    let mut running = 0i64;
+    let shown: Vec<(NaiveDate, LedgerLine, i64)> = lines
+        .into_iter()
+        .map(|(date, _, line)| {
+            running += match line {
+                LedgerLine::Invoice(n) => invoices[n].total_cents,
+                LedgerLine::Payment(n, _) => -payments[n].amount_cents,
+            };
+            (date, line, running)
+        })
+        .filter(|(date, _, _)| filters.date_from.is_none_or(|f| *date >= f))
+        .filter(|(date, _, _)| filters.date_to.is_none_or(|t| *date <= t))
+        .filter(|(_, line, _)| {
+            let kind = match line {
+                LedgerLine::Invoice(_) => LedgerKind::Invoice,
+                LedgerLine::Payment(..) => LedgerKind::Payment,
+            };
+            filters.kind.is_none_or(|k| kind == k)
+        })
+        .collect();
+    let total = shown.len() as u64;
     let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-    let items = all
+    let items = shown
         .into_iter()
         .skip(start)
         .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+        .map(|(date, line, running_balance_cents)| match line {
+            LedgerLine::Invoice(n) => {
+                let inv = &invoices[n];
+                LedgerEntry {
+                    date,
+                    kind: LedgerKind::Invoice,
+                    reference: inv.number.clone(),
+                    description: format!("Facture {}", inv.number),
+                    invoice_id: inv.id,
+                    payment_id: None,
+                    debit_cents: inv.total_cents,
+                    credit_cents: 0,
+                    running_balance_cents,
+                }
+            }
+            LedgerLine::Payment(n, invoice) => {
+                let p = &payments[n];
+                LedgerEntry {
+                    date,
+                    kind: LedgerKind::Payment,
+                    reference: p.reference.clone(),
+                    description: format!("Paiement {}", invoices[invoice].number),
+                    invoice_id: p.invoice_id,
+                    payment_id: Some(p.id),
+                    debit_cents: 0,
+                    credit_cents: p.amount_cents,
+                    running_balance_cents,
+                }
+            }
+        })
         .collect();
     Ok(Paginated::new(
         items,

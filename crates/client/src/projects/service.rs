@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::project::ProjectStatus;
 use entity::{document, project, project_comment, project_event};
-use sea_orm::sea_query::NullOrdering;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde_json::json;
 use shared::audit::{self, Actor, AuditEntry};
+use shared::db::{count_of, sum_bigint, when};
 use shared::notifications::{Notice, notify_company};
 use shared::pagination::{PageParams, Sort, fetch_page, page_and_total};
 use shared::{AppError, Paginated};
@@ -26,8 +27,17 @@ use super::{
 use crate::caller::ClientUser;
 use crate::text;
 
-/// Status, budget, spent, progress, end date.
-type StatsRow = (ProjectStatus, Option<i64>, i64, i32, Option<NaiveDate>);
+/// One status's projects, counted and summed by the database.
+#[derive(Debug, FromQueryResult)]
+struct StatusFigures {
+    status: ProjectStatus,
+    count: i64,
+    budget: Option<i64>,
+    spent: Option<i64>,
+    progress: Option<i64>,
+    /// Those whose end date is past.
+    ended: Option<i64>,
+}
 
 /// Event kinds of the timeline.
 pub mod kind {
@@ -356,29 +366,44 @@ pub async fn stats(
     today: NaiveDate,
     currency: &str,
 ) -> Result<ProjectStats, AppError> {
-    let rows: Vec<StatsRow> = of_company(company_id)
+    // One row per status, summed from the index that holds these columns.
+    let rows: Vec<StatusFigures> = of_company(company_id)
         .select_only()
         .column(project::Column::Status)
-        .column(project::Column::BudgetCents)
-        .column(project::Column::SpentCents)
-        .column(project::Column::Progress)
-        .column(project::Column::EndDate)
-        .into_tuple()
+        .column_as(
+            Expr::from(Func::count(Expr::col(project::Column::Id))),
+            "count",
+        )
+        .column_as(
+            sum_bigint(Expr::col(project::Column::BudgetCents)),
+            "budget",
+        )
+        .column_as(sum_bigint(Expr::col(project::Column::SpentCents)), "spent")
+        .column_as(sum_bigint(Expr::col(project::Column::Progress)), "progress")
+        .column_as(
+            sum_bigint(when(Expr::col(project::Column::EndDate).lt(today), 1)),
+            "ended",
+        )
+        .group_by(project::Column::Status)
+        .into_model()
         .all(db)
         .await?;
     let mut by_status: BTreeMap<&'static str, u64> =
         ProjectStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    let (mut budget, mut spent, mut active, mut progress_sum, mut overdue) =
-        (0i64, 0i64, 0u64, 0i64, 0u64);
-    for (status, budget_cents, spent_cents, progress, end) in &rows {
-        *by_status.entry(status.as_str()).or_default() += 1;
-        budget += budget_cents.unwrap_or(0);
-        spent += spent_cents;
-        if status.is_active() {
-            active += 1;
-            progress_sum += i64::from(*progress);
-            if *status != ProjectStatus::Delivered && end.is_some_and(|e| e < today) {
-                overdue += 1;
+    let (mut total, mut budget, mut spent, mut active, mut progress_sum, mut overdue) =
+        (0u64, 0i64, 0i64, 0u64, 0i64, 0u64);
+    for r in &rows {
+        let n = count_of(r.count);
+        total += n;
+        *by_status.entry(r.status.as_str()).or_default() += n;
+        budget += r.budget.unwrap_or(0);
+        spent += r.spent.unwrap_or(0);
+        if r.status.is_active() {
+            active += n;
+            progress_sum += r.progress.unwrap_or(0);
+            // Delivered projects wait for the client's acceptance, not for work: not late.
+            if r.status != ProjectStatus::Delivered {
+                overdue += count_of(r.ended);
             }
         }
     }
@@ -395,7 +420,7 @@ pub async fn stats(
         0.0
     };
     Ok(ProjectStats {
-        total: rows.len() as u64,
+        total,
         active,
         overdue,
         by_status: by_status

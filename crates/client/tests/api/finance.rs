@@ -3,12 +3,22 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{World, audits, line, world};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// The running balances of a ledger page, in order.
+fn running_balances(ledger: &Value) -> Vec<i64> {
+    ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["running_balance_cents"].as_i64().unwrap())
+        .collect()
 }
 
 /// Three invoices of company A last year (issued in January, February and March), so the
@@ -323,12 +333,7 @@ async fn balance_ledger_and_summary_add_up() {
         .get("/api/client/transactions?limit=100", &w.client_a)
         .await
         .ok(200);
-    let running: Vec<i64> = ledger
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["running_balance_cents"].as_i64().unwrap())
-        .collect();
+    let running = running_balances(&ledger);
     // Invoices by issue date, then the payment confirmed today.
     assert_eq!(running, [119_999, 206_249, 206_254, 186_254]);
     assert_eq!(ledger[3]["kind"], "payment");
@@ -345,6 +350,31 @@ async fn balance_ledger_and_summary_add_up() {
         .ok(200);
     assert_eq!(payments_only.as_array().unwrap().len(), 1);
     let year = w.today().year() - 1;
+    // Filtered by date and kind, the running balances still count every line before.
+    let from_february = w
+        .get(
+            &format!("/api/client/transactions?date_from={year}-02-01"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    let running = running_balances(&from_february);
+    assert_eq!(running, [206_249, 206_254, 186_254]);
+    assert_eq!(from_february[2]["reference"], p["reference"]);
+    assert_eq!(
+        from_february[2]["description"],
+        format!("Paiement {}", inv[0].number)
+    );
+    let january_invoices = w
+        .get(
+            &format!("/api/client/transactions?date_to={year}-01-31&kind=invoice"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(january_invoices.as_array().unwrap().len(), 1);
+    assert_eq!(january_invoices[0]["running_balance_cents"], 119_999);
+    assert_eq!(january_invoices[0]["debit_cents"], 119_999);
     let summary = w
         .get(
             &format!("/api/client/financial-summary?year={year}"),

@@ -1,8 +1,10 @@
 //! Projects: list with filters, detail, comments, files, stats, timeline, status requests.
 
-use entity::project::ProjectStatus;
+use entity::project::{self, ProjectStatus};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::{World, audits, world};
@@ -147,7 +149,7 @@ async fn the_list_filters_searches_sorts_and_pages() {
 async fn stats_are_computed_from_the_projects() {
     let w = world().await;
     let a = w.company_a();
-    w.project(a, "Un", ProjectStatus::InProgress).await;
+    let un = w.project(a, "Un", ProjectStatus::InProgress).await;
     w.project(a, "Deux", ProjectStatus::InProgress).await;
     let done = w.project(a, "Trois", ProjectStatus::Delivered).await;
     w.put(
@@ -157,15 +159,31 @@ async fn stats_are_computed_from_the_projects() {
     )
     .await
     .ok(200);
+    let delivered = w.project(a, "Quatre", ProjectStatus::Delivered).await;
+    let other = w
+        .project(w.company_b(), "Autre", ProjectStatus::InProgress)
+        .await;
+    // Past their end date: one late project (in progress), and three that are not late (a
+    // completed one, a delivered one awaiting acceptance, another company's).
+    project::Entity::update_many()
+        .col_expr(
+            project::Column::EndDate,
+            Expr::value(w.today() - chrono::Days::new(1)),
+        )
+        .filter(project::Column::Id.is_in([un, done, delivered, other]))
+        .exec(&w.app.db)
+        .await
+        .unwrap();
     let stats = w
         .get("/api/client/projects/stats", &w.client_a)
         .await
         .ok(200);
-    assert_eq!(stats["total"], 3);
-    assert_eq!(stats["active"], 2);
-    // Three budgets of 10,000.00 with 2,500.00 spent each.
-    assert_eq!(stats["budget_total_cents"], 3_000_000);
-    assert_eq!(stats["spent_total_cents"], 750_000);
+    assert_eq!(stats["total"], 4);
+    assert_eq!(stats["active"], 3);
+    assert_eq!(stats["overdue"], 1);
+    // Four budgets of 10,000.00 with 2,500.00 spent each.
+    assert_eq!(stats["budget_total_cents"], 4_000_000);
+    assert_eq!(stats["spent_total_cents"], 1_000_000);
     assert_eq!(stats["budget_used_percent"], 25.0);
     // Active projects are at 10 %.
     assert_eq!(stats["average_progress"], 10.0);
@@ -173,8 +191,18 @@ async fn stats_are_computed_from_the_projects() {
     assert_eq!(by_status.len(), 6);
     let count = |s: &str| by_status.iter().find(|x| x["status"] == s).unwrap()["count"].clone();
     assert_eq!(count("in_progress"), 2);
+    assert_eq!(count("delivered"), 1);
     assert_eq!(count("completed"), 1);
     assert_eq!(count("cancelled"), 0);
+    // The dashboard shows the same figures.
+    let dashboard = w
+        .get("/api/client/dashboard/stats", &w.client_a)
+        .await
+        .ok(200);
+    assert_eq!(dashboard["projects"]["total"], 4);
+    assert_eq!(dashboard["projects"]["active"], 3);
+    assert_eq!(dashboard["projects"]["completed"], 1);
+    assert_eq!(dashboard["projects"]["overdue"], 1);
 }
 
 #[tokio::test]
