@@ -19,6 +19,7 @@ mod m20261203_000002_ticket_counts;
 mod m20261204_000001_ticket_stats_kept;
 mod m20261205_000001_invoice_sums_index;
 mod m20261205_000002_client_figures_indexes;
+mod m20261205_000003_ticket_search_keys;
 
 /// The SQL the ticket statistics share with the indexes and triggers that serve them.
 pub use m20261204_000001_ticket_stats_kept::{sla_alert_at, sla_breach_at, utc_day};
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_ticket_stats_kept::Migration),
             Box::new(m20261205_000001_invoice_sums_index::Migration),
             Box::new(m20261205_000002_client_figures_indexes::Migration),
+            Box::new(m20261205_000003_ticket_search_keys::Migration),
         ]
     }
 }

@@ -7,10 +7,12 @@ use actix_web::get;
 use chrono::{DateTime, Utc};
 use entity::ticket::{TicketPriority, TicketStatus};
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, JoinType, Order, Query as SqlQuery, SelectStatement,
+    Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query as SqlQuery, SelectStatement,
+    UnionType,
 };
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 use serde::{Deserialize, Serialize};
+use shared::db::count_of;
 use shared::envelope::serialize_utc;
 use shared::extract::Query;
 use shared::openapi::errors;
@@ -94,19 +96,10 @@ impl Terms {
 pub fn matches(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
     match backend {
         DbBackend::Postgres => {
-            let query = terms.tsquery();
             if scope.is_staff() {
-                // The ids each GIN index finds, united: an `OR EXISTS` on the messages would
-                // make PostgreSQL read every ticket and test each one (a seq scan, plus a JIT
-                // compile for its estimated cost): 272 ms instead of 21 ms at 100,000 tickets.
-                Expr::cust_with_values(
-                    "t.id IN (SELECT id FROM tickets WHERE search_vector @@ \
-                     to_tsquery('presta_fr', $1) UNION SELECT ticket_id FROM ticket_messages \
-                     WHERE search_vector @@ to_tsquery('presta_fr', $1))",
-                    [query],
-                )
+                tcol(entity::ticket::Column::Id).in_subquery(postgres_staff_matches(terms))
             } else {
-                Expr::cust_with_values("t.search_vector @@ to_tsquery('presta_fr', $1)", [query])
+                with_tsquery("t.search_vector @@ {q}", terms)
             }
         }
         _ => Expr::cust_with_values(
@@ -116,35 +109,118 @@ pub fn matches(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
     }
 }
 
-/// Relevance in [0, 1): higher is better. On SQLite it reads `f.raw`, the bm25 weight of the
-/// joined [`fts_matches`] row.
-fn score(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
-    match backend {
-        DbBackend::Postgres => {
-            let query = terms.tsquery();
-            if scope.is_staff() {
-                Expr::cust_with_values(
-                    "GREATEST(ts_rank(t.search_vector, to_tsquery('presta_fr', $1), 32), 0.5 * \
-                     COALESCE((SELECT MAX(ts_rank(m.search_vector, to_tsquery('presta_fr', $1), \
-                     32)) FROM ticket_messages m WHERE m.ticket_id = t.id AND m.search_vector @@ \
-                     to_tsquery('presta_fr', $1)), 0))::float8",
-                    [query],
-                )
-            } else {
-                Expr::cust_with_values(
-                    "ts_rank(t.search_vector, to_tsquery('presta_fr', $1), 32)::float8",
-                    [query],
-                )
-            }
-        }
-        _ => Expr::cust("f.raw / (1.0 + f.raw)"),
-    }
+/// PostgreSQL `to_tsquery('presta_fr', $1)` of `terms`, inside `sql` (`{q}` marks where).
+fn with_tsquery(sql: &str, terms: &Terms) -> Expr {
+    Expr::cust_with_values(
+        sql.replace("{q}", "to_tsquery('presta_fr', $1)"),
+        [terms.tsquery()],
+    )
+}
+
+/// PostgreSQL: the ids of the tickets staff find, by their own words or their messages'. The
+/// ids each GIN index finds, united: an `OR EXISTS` on the messages would make PostgreSQL read
+/// every ticket and test each one (a seq scan, plus a JIT compile for its estimated cost):
+/// 272 ms instead of 21 ms at 100,000 tickets.
+fn postgres_staff_matches(terms: &Terms) -> SelectStatement {
+    SqlQuery::select()
+        .column(entity::ticket::Column::Id)
+        .from(entity::ticket::Entity)
+        .and_where(with_tsquery("search_vector @@ {q}", terms))
+        .union(
+            UnionType::Distinct,
+            SqlQuery::select()
+                .column(Alias::new("ticket_id"))
+                .from(Alias::new("ticket_messages"))
+                .and_where(with_tsquery("search_vector @@ {q}", terms))
+                .to_owned(),
+        )
+        .to_owned()
+}
+
+/// PostgreSQL: each ticket with matching messages and its best message's rank (`ticket_id`,
+/// `s`), all in one pass over the messages' index, to be joined as `mm` (a subquery per ticket
+/// would look up each match's messages again).
+fn message_ranks(terms: &Terms) -> SelectStatement {
+    SqlQuery::select()
+        .column(Alias::new("ticket_id"))
+        .expr_as(
+            with_tsquery("MAX(ts_rank(search_vector, {q}, 32))", terms),
+            Alias::new("s"),
+        )
+        .from(Alias::new("ticket_messages"))
+        .and_where(with_tsquery("search_vector @@ {q}", terms))
+        .group_by_col(Alias::new("ticket_id"))
+        .to_owned()
+}
+
+/// PostgreSQL, a page's keys: `k_key` (the ticket's id), `k_rank` (its relevance in [0, 1):
+/// `ts_rank`, and for staff half its best message's rank when that is higher) and `k_date`, for
+/// the tickets `t` that `select` holds.
+fn postgres_keys(select: &mut SelectStatement, terms: &Terms, by_messages: bool) {
+    let rank = if by_messages {
+        "GREATEST(ts_rank(t.search_vector, {q}, 32), 0.5 * COALESCE(mm.s, 0))::float8"
+    } else {
+        "ts_rank(t.search_vector, {q}, 32)::float8"
+    };
+    select
+        .expr_as(tcol(entity::ticket::Column::Id), Alias::new("k_key"))
+        .expr_as(with_tsquery(rank, terms), Alias::new("k_rank"))
+        .expr_as(
+            tcol(entity::ticket::Column::DateCreation),
+            Alias::new("k_date"),
+        );
+}
+
+/// PostgreSQL: how many tickets match, and the page's keys (see [`page`]).
+///
+/// Staff find a ticket by its own words or by its messages': the tickets found by their own
+/// words (from their index, each with its messages' rank if any) and those found by their
+/// messages alone are ranked in two parts that share no ticket, so each match is read once.
+fn postgres_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectStatement) {
+    let own_words = with_tsquery("t.search_vector @@ {q}", terms);
+    let Some(company) = scope.company() else {
+        let count = SqlQuery::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(postgres_staff_matches(terms), Alias::new("u"))
+            .to_owned();
+        let mut own = filters::tickets_only();
+        own.join_subquery(
+            JoinType::LeftJoin,
+            message_ranks(terms),
+            Alias::new("mm"),
+            Expr::cust("mm.ticket_id = t.id"),
+        )
+        .and_where(own_words);
+        postgres_keys(&mut own, terms, true);
+        let mut by_messages = SqlQuery::select();
+        by_messages
+            .from_subquery(message_ranks(terms), Alias::new("mm"))
+            .join_as(
+                JoinType::InnerJoin,
+                entity::ticket::Entity,
+                t(),
+                Expr::cust("t.id = mm.ticket_id"),
+            )
+            // Not `NOT`: a ticket without a search vector would be lost (`NOT NULL` is NULL).
+            .and_where(with_tsquery("(t.search_vector @@ {q}) IS NOT TRUE", terms));
+        postgres_keys(&mut by_messages, terms, true);
+        own.union(UnionType::All, by_messages);
+        let keys = SqlQuery::select()
+            .column(Asterisk)
+            .from_subquery(own, Alias::new("m"))
+            .to_owned();
+        return (count, keys);
+    };
+    let mut base = filters::tickets_only();
+    base.and_where(own_words)
+        .and_where(tcol(entity::ticket::Column::ClientId).eq(company));
+    let count = base.clone().expr(Expr::cust("COUNT(*)")).to_owned();
+    postgres_keys(&mut base, terms, false);
+    (count, base)
 }
 
 /// SQLite: the FTS5 rows matching `terms` with their bm25 weight (`f.fts_rowid`, `f.raw`:
-/// bm25 is negative and better when lower; the weights favour numero and titre). Joined to the
-/// tickets through the expression index on `annee * 1000000000 + sequence`, so the matches
-/// drive the query and each is scored once.
+/// bm25 is negative and better when lower; the weights favour numero and titre).
 fn fts_matches(scope: Scope, terms: &Terms) -> SelectStatement {
     SqlQuery::select()
         .expr_as(Expr::cust("rowid"), Alias::new("fts_rowid"))
@@ -158,6 +234,91 @@ fn fts_matches(scope: Scope, terms: &Terms) -> SelectStatement {
             [terms.fts5(scope.is_staff())],
         ))
         .to_owned()
+}
+
+/// SQLite: how many tickets match, and the page's keys (see [`page`]): `k_key` (the ticket's
+/// rowid), `k_rank` (the bm25 weight, as a relevance in [0, 1)) and `k_date`.
+///
+/// The matches drive the query: each is joined to its ticket through the index on
+/// `(annee * 1000000000 + sequence, date_creation, client_id)`, which holds everything the
+/// ranking and the company filter read, so ranking reads no ticket row. Staff see every
+/// ticket, each with its one FTS row, so their count is the FTS table's alone.
+fn sqlite_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectStatement) {
+    // SQLite keeps the left side of a CROSS JOIN as the outer loop, so each match looks its
+    // ticket up by index instead of each ticket querying the FTS index. (sea-query writes a
+    // CROSS JOIN without its ON: the condition goes in WHERE.)
+    let mut keys = SqlQuery::select()
+        .from_subquery(fts_matches(scope, terms), Alias::new("f"))
+        .join_as(
+            JoinType::CrossJoin,
+            entity::ticket::Entity,
+            t(),
+            Expr::cust("TRUE"),
+        )
+        // `+` keeps the FTS table from taking the equality for itself (a scan per match).
+        .and_where(Expr::cust(format!("{FTS_ROWID} = +f.fts_rowid")))
+        .to_owned();
+    let count = match scope.company() {
+        Some(company) => {
+            keys.and_where(tcol(entity::ticket::Column::ClientId).eq(company));
+            keys.clone().expr(Expr::cust("COUNT(*)")).to_owned()
+        }
+        None => SqlQuery::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(Alias::new("tickets_fts"))
+            .and_where(Expr::cust_with_values(
+                "tickets_fts MATCH ?",
+                [terms.fts5(scope.is_staff())],
+            ))
+            .to_owned(),
+    };
+    keys.expr_as(Expr::cust("t.rowid"), Alias::new("k_key"))
+        .expr_as(Expr::cust("f.raw / (1.0 + f.raw)"), Alias::new("k_rank"))
+        .expr_as(
+            tcol(entity::ticket::Column::DateCreation),
+            Alias::new("k_date"),
+        );
+    (count, keys)
+}
+
+/// The page of hits from its keys (`k_key`, `k_rank`, `k_date`, see the two statements above):
+/// the `limit` best keys are ranked first (highest `k_rank`, then newest), from what ranking
+/// needs alone; only the page's tickets and their companies are read.
+fn page(backend: DbBackend, mut ranked: SelectStatement, limit: u64) -> SelectStatement {
+    ranked
+        .order_by_expr(Expr::cust("k_rank"), Order::Desc)
+        .order_by_expr(Expr::cust("k_date"), Order::Desc)
+        .limit(limit);
+    let key = match backend {
+        DbBackend::Postgres => "t.id = p.k_key",
+        _ => "t.rowid = p.k_key",
+    };
+    let mut page = SqlQuery::select()
+        .from_subquery(ranked, Alias::new("p"))
+        .join_as(
+            JoinType::CrossJoin,
+            entity::ticket::Entity,
+            t(),
+            Expr::cust("TRUE"),
+        )
+        .and_where(Expr::cust(key))
+        .to_owned();
+    filters::join_names(&mut page);
+    page.column((t(), entity::ticket::Column::Id))
+        .column((t(), entity::ticket::Column::Numero))
+        .column((t(), entity::ticket::Column::Titre))
+        .column((t(), entity::ticket::Column::Status))
+        .column((t(), entity::ticket::Column::Priority))
+        .column((t(), entity::ticket::Column::ClientId))
+        .expr_as(
+            Expr::col((c(), entity::company::Column::Name)),
+            Alias::new("client_nom"),
+        )
+        .column((t(), entity::ticket::Column::DateCreation))
+        .expr_as(Expr::cust("p.k_rank"), Alias::new("score"))
+        .order_by_expr(Expr::cust("p.k_rank"), Order::Desc)
+        .order_by_expr(Expr::cust("p.k_date"), Order::Desc);
+    page
 }
 
 /// `score` to four significant digits: small corpora give tiny but still ordered bm25 scores
@@ -230,59 +391,17 @@ pub async fn run(
         });
     }
     let backend = db.get_database_backend();
-    let mut base = if backend == DbBackend::Postgres {
-        let mut base = filters::tickets_only();
-        base.and_where(matches(backend, scope, &terms));
-        base
+    let (count, keys) = if backend == DbBackend::Postgres {
+        postgres_statements(scope, &terms)
     } else {
-        // The matches first: SQLite keeps the left side of a CROSS JOIN as the outer loop, so
-        // each match looks its ticket up by index instead of each ticket querying the index.
-        // (sea-query writes a CROSS JOIN without its ON: the condition goes in WHERE.)
-        SqlQuery::select()
-            .from_subquery(fts_matches(scope, &terms), Alias::new("f"))
-            .join_as(
-                JoinType::CrossJoin,
-                entity::ticket::Entity,
-                t(),
-                Expr::cust("TRUE"),
-            )
-            // `+` keeps the FTS table from taking the equality for itself (a scan per match).
-            .and_where(Expr::cust(format!("{FTS_ROWID} = +f.fts_rowid")))
-            .to_owned()
+        sqlite_statements(scope, &terms)
     };
-    if let Some(company) = scope.company() {
-        base.and_where(tcol(entity::ticket::Column::ClientId).eq(company));
-    }
-
-    let mut count = base.clone();
-    count.expr(Expr::cust("COUNT(*)"));
+    let page = page(backend, keys, limit);
     let total = db
         .query_one(&count)
         .await?
         .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-
-    let mut page = base;
-    filters::join_names(&mut page);
-    page.column((t(), entity::ticket::Column::Id))
-        .column((t(), entity::ticket::Column::Numero))
-        .column((t(), entity::ticket::Column::Titre))
-        .column((t(), entity::ticket::Column::Status))
-        .column((t(), entity::ticket::Column::Priority))
-        .column((t(), entity::ticket::Column::ClientId))
-        .expr_as(
-            Expr::col((c(), entity::company::Column::Name)),
-            sea_orm::sea_query::Alias::new("client_nom"),
-        )
-        .column((t(), entity::ticket::Column::DateCreation))
-        .expr_as(
-            score(backend, scope, &terms),
-            sea_orm::sea_query::Alias::new("score"),
-        )
-        .order_by_expr(Expr::cust("score"), Order::Desc)
-        .order_by((t(), entity::ticket::Column::DateCreation), Order::Desc)
-        .limit(limit);
+        .transpose()?;
     let rows = db.query_all(&page).await?;
     let mut results = rows
         .iter()
@@ -293,7 +412,7 @@ pub async fn run(
     }
     Ok(SearchResults {
         results,
-        total: u64::try_from(total).unwrap_or(0),
+        total: count_of(total),
     })
 }
 

@@ -143,3 +143,83 @@ async fn search_is_scoped_and_checked() {
         .await
         .error(403, "FORBIDDEN");
 }
+
+/// The page is the head of the whole ranking: the best match first, then equal matches newest
+/// first; a client's page is the staff's ranking restricted to its company, and staff also find
+/// a ticket by its messages alone.
+#[tokio::test]
+async fn search_pages_are_the_head_of_the_ranking_newest_first_among_equals() {
+    let w = world().await;
+    // Opened first, yet it ranks first: both words twice in its title.
+    let best = w
+        .open_ticket(
+            &w.staff,
+            json!({ "titre": "Fissure porteur, fissure porteur", "description": "Voir plan." }),
+        )
+        .await;
+    let equal = json!({ "titre": "Fissure porteur", "description": "Voir plan." });
+    let mut of_a = Vec::new();
+    let mut all = Vec::new();
+    for i in 0..6 {
+        let extra = if i % 3 == 2 {
+            let mut b = equal.clone();
+            b["client_id"] = json!(w.company_b());
+            b
+        } else {
+            equal.clone()
+        };
+        let ticket = w.open_ticket(&w.staff, extra).await;
+        if i % 3 != 2 {
+            of_a.push(s(&ticket, "numero").to_owned());
+        }
+        all.push(s(&ticket, "numero").to_owned());
+    }
+    let by_message = w
+        .open_ticket(
+            &w.staff,
+            json!({ "titre": "Reprise d'enduit", "description": "Façade est." }),
+        )
+        .await;
+    w.post(
+        &format!("/api/tickets-client/{}/messages", s(&by_message, "id")),
+        &w.staff,
+        &json!({ "contenu": "Une fissure sur le mur porteur derrière l'enduit." }),
+    )
+    .await
+    .ok(201);
+
+    let staff = search(&w, &w.staff, "fissure porteur").await;
+    assert_eq!(staff["total"], 8);
+    let ranked = numeros(&staff);
+    assert_eq!(ranked[0], s(&best, "numero"));
+    let equals: Vec<String> = all.iter().rev().cloned().collect();
+    assert_eq!(ranked[1..7], equals[..], "{staff}");
+    assert_eq!(ranked[7], s(&by_message, "numero"));
+    for limit in [1, 3, 7] {
+        let page = w
+            .get(
+                &format!("/api/tickets-client/search?q=fissure%20porteur&limit={limit}"),
+                &w.staff,
+            )
+            .await
+            .ok(200);
+        assert_eq!(page["total"], 8);
+        assert_eq!(numeros(&page), ranked[..limit], "limit {limit}");
+    }
+
+    let client = search(&w, &w.client_a, "fissure porteur").await;
+    assert_eq!(client["total"], 5);
+    let mut expected = vec![s(&best, "numero").to_owned()];
+    expected.extend(of_a.iter().rev().cloned());
+    assert_eq!(numeros(&client), expected);
+    let page = w
+        .get(
+            "/api/tickets-client/search?q=fissure%20porteur&limit=2",
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(page["total"], 5);
+    assert_eq!(numeros(&page), expected[..2]);
+    assert_eq!(search(&w, &w.client_b, "fissure porteur").await["total"], 2);
+}
