@@ -162,6 +162,8 @@ enum TicketExports {
 
 /// SQLite: one FTS5 row per ticket (rowid = annee * 10^9 + sequence, stable across VACUUM),
 /// kept by triggers; `messages` holds every message of the ticket (searched for staff only).
+/// Staff search counts its matches from this table alone: a new way of writing tickets must
+/// keep exactly one row per ticket.
 const SQLITE_SEARCH: &[&str] = &[
     // The FTS rowid of a ticket, as an index: search joins its matches to tickets through it.
     "CREATE INDEX \"idx-tickets-fts_rowid\" ON tickets ((annee * 1000000000 + sequence))",

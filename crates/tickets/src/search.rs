@@ -102,9 +102,12 @@ pub fn matches(backend: DbBackend, scope: Scope, terms: &Terms) -> Expr {
                 with_tsquery("t.search_vector @@ {q}", terms)
             }
         }
-        _ => Expr::cust_with_values(
-            format!("{FTS_ROWID} IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)"),
-            [terms.fts5(scope.is_staff())],
+        _ => Expr::cust(FTS_ROWID).in_subquery(
+            SqlQuery::select()
+                .expr(Expr::cust("rowid"))
+                .from(Alias::new("tickets_fts"))
+                .and_where(fts_match(scope, terms))
+                .to_owned(),
         ),
     }
 }
@@ -138,8 +141,8 @@ fn postgres_staff_matches(terms: &Terms) -> SelectStatement {
 }
 
 /// PostgreSQL: each ticket with matching messages and its best message's rank (`ticket_id`,
-/// `s`), all in one pass over the messages' index, to be joined as `mm` (a subquery per ticket
-/// would look up each match's messages again).
+/// `s`), grouped from one scan of the messages' index, to be joined as `mm` (a subquery per
+/// matching ticket would look its messages up once per ticket).
 fn message_ranks(terms: &Terms) -> SelectStatement {
     SqlQuery::select()
         .column(Alias::new("ticket_id"))
@@ -154,10 +157,10 @@ fn message_ranks(terms: &Terms) -> SelectStatement {
 }
 
 /// PostgreSQL, a page's keys: `k_key` (the ticket's id), `k_rank` (its relevance in [0, 1):
-/// `ts_rank`, and for staff half its best message's rank when that is higher) and `k_date`, for
-/// the tickets `t` that `select` holds.
-fn postgres_keys(select: &mut SelectStatement, terms: &Terms, by_messages: bool) {
-    let rank = if by_messages {
+/// `ts_rank`, and `with_messages` (staff) half its best message's rank, `mm.s`, when that is
+/// higher) and `k_date`, for the tickets `t` that `select` holds.
+fn postgres_keys(select: &mut SelectStatement, terms: &Terms, with_messages: bool) {
+    let rank = if with_messages {
         "GREATEST(ts_rank(t.search_vector, {q}, 32), 0.5 * COALESCE(mm.s, 0))::float8"
     } else {
         "ts_rank(t.search_vector, {q}, 32)::float8"
@@ -175,7 +178,8 @@ fn postgres_keys(select: &mut SelectStatement, terms: &Terms, by_messages: bool)
 ///
 /// Staff find a ticket by its own words or by its messages': the tickets found by their own
 /// words (from their index, each with its messages' rank if any) and those found by their
-/// messages alone are ranked in two parts that share no ticket, so each match is read once.
+/// messages alone are ranked in two parts that share no ticket, so each matching ticket is read
+/// once (the messages' ranks are grouped once for each part).
 fn postgres_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectStatement) {
     let own_words = with_tsquery("t.search_vector @@ {q}", terms);
     let Some(company) = scope.company() else {
@@ -201,7 +205,8 @@ fn postgres_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectS
                 t(),
                 Expr::cust("t.id = mm.ticket_id"),
             )
-            // Not `NOT`: a ticket without a search vector would be lost (`NOT NULL` is NULL).
+            // The other part's tickets. `IS NOT TRUE` rather than `NOT`, which would lose a
+            // ticket whose vector were NULL (none is: its columns are NOT NULL).
             .and_where(with_tsquery("(t.search_vector @@ {q}) IS NOT TRUE", terms));
         postgres_keys(&mut by_messages, terms, true);
         own.union(UnionType::All, by_messages);
@@ -219,6 +224,11 @@ fn postgres_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectS
     (count, base)
 }
 
+/// SQLite: `tickets_fts MATCH` the query of `terms` (messages searched for staff).
+fn fts_match(scope: Scope, terms: &Terms) -> Expr {
+    Expr::cust_with_values("tickets_fts MATCH ?", [terms.fts5(scope.is_staff())])
+}
+
 /// SQLite: the FTS5 rows matching `terms` with their bm25 weight (`f.fts_rowid`, `f.raw`:
 /// bm25 is negative and better when lower; the weights favour numero and titre).
 fn fts_matches(scope: Scope, terms: &Terms) -> SelectStatement {
@@ -229,10 +239,7 @@ fn fts_matches(scope: Scope, terms: &Terms) -> SelectStatement {
             Alias::new("raw"),
         )
         .from(Alias::new("tickets_fts"))
-        .and_where(Expr::cust_with_values(
-            "tickets_fts MATCH ?",
-            [terms.fts5(scope.is_staff())],
-        ))
+        .and_where(fts_match(scope, terms))
         .to_owned()
 }
 
@@ -242,7 +249,8 @@ fn fts_matches(scope: Scope, terms: &Terms) -> SelectStatement {
 /// The matches drive the query: each is joined to its ticket through the index on
 /// `(annee * 1000000000 + sequence, date_creation, client_id)`, which holds everything the
 /// ranking and the company filter read, so ranking reads no ticket row. Staff see every
-/// ticket, each with its one FTS row, so their count is the FTS table's alone.
+/// ticket, and each ticket has exactly one FTS row (the triggers of `tickets_fts` keep it so),
+/// so their count is the FTS table's alone.
 fn sqlite_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectStatement) {
     // SQLite keeps the left side of a CROSS JOIN as the outer loop, so each match looks its
     // ticket up by index instead of each ticket querying the FTS index. (sea-query writes a
@@ -266,10 +274,7 @@ fn sqlite_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectSta
         None => SqlQuery::select()
             .expr(Expr::cust("COUNT(*)"))
             .from(Alias::new("tickets_fts"))
-            .and_where(Expr::cust_with_values(
-                "tickets_fts MATCH ?",
-                [terms.fts5(scope.is_staff())],
-            ))
+            .and_where(fts_match(scope, terms))
             .to_owned(),
     };
     keys.expr_as(Expr::cust("t.rowid"), Alias::new("k_key"))
@@ -282,12 +287,14 @@ fn sqlite_statements(scope: Scope, terms: &Terms) -> (SelectStatement, SelectSta
 }
 
 /// The page of hits from its keys (`k_key`, `k_rank`, `k_date`, see the two statements above):
-/// the `limit` best keys are ranked first (highest `k_rank`, then newest), from what ranking
-/// needs alone; only the page's tickets and their companies are read.
+/// the `limit` best keys are ranked first (highest `k_rank`, then newest, then the key, so
+/// equal tickets keep one order), from what ranking needs alone; only the page's tickets and
+/// their companies are read.
 fn page(backend: DbBackend, mut ranked: SelectStatement, limit: u64) -> SelectStatement {
     ranked
         .order_by_expr(Expr::cust("k_rank"), Order::Desc)
         .order_by_expr(Expr::cust("k_date"), Order::Desc)
+        .order_by_expr(Expr::cust("k_key"), Order::Desc)
         .limit(limit);
     let key = match backend {
         DbBackend::Postgres => "t.id = p.k_key",
@@ -317,7 +324,8 @@ fn page(backend: DbBackend, mut ranked: SelectStatement, limit: u64) -> SelectSt
         .column((t(), entity::ticket::Column::DateCreation))
         .expr_as(Expr::cust("p.k_rank"), Alias::new("score"))
         .order_by_expr(Expr::cust("p.k_rank"), Order::Desc)
-        .order_by_expr(Expr::cust("p.k_date"), Order::Desc);
+        .order_by_expr(Expr::cust("p.k_date"), Order::Desc)
+        .order_by_expr(Expr::cust("p.k_key"), Order::Desc);
     page
 }
 

@@ -187,10 +187,19 @@ async fn search_pages_are_the_head_of_the_ranking_newest_first_among_equals() {
     )
     .await
     .ok(201);
+    // Found by its words and by a message: ranked once.
+    w.post(
+        &format!("/api/tickets-client/{}/messages", s(&best, "id")),
+        &w.staff,
+        &json!({ "contenu": "Fissure du voile porteur confirmée." }),
+    )
+    .await
+    .ok(201);
 
     let staff = search(&w, &w.staff, "fissure porteur").await;
     assert_eq!(staff["total"], 8);
     let ranked = numeros(&staff);
+    assert_eq!(ranked.len(), 8, "{staff}");
     assert_eq!(ranked[0], s(&best, "numero"));
     let equals: Vec<String> = all.iter().rev().cloned().collect();
     assert_eq!(ranked[1..7], equals[..], "{staff}");
