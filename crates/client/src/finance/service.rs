@@ -8,7 +8,7 @@ use entity::{invoice, payment};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    QuerySelect, QueryTrait, Select,
 };
 use shared::db::{count_of, sum_bigint, when};
 use shared::pagination::PageParams;
@@ -19,16 +19,27 @@ use super::{Balance, LedgerEntry, LedgerFilters, LedgerKind, MonthFigures, Summa
 use crate::ClientState;
 use crate::invoices::service as invoices;
 
+/// The company's invoices that count (visible, cancelled ones excepted), oldest first.
+fn counted_invoices(company_id: Uuid) -> Select<invoice::Entity> {
+    invoices::visible(company_id)
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Cancelled))
+        .order_by_asc(invoice::Column::IssueDate)
+        .order_by_asc(invoice::Column::Number)
+}
+
+/// The company's payments, oldest first (those on invoices that do not count included).
+fn payments_of(company_id: Uuid) -> Select<payment::Entity> {
+    payment::Entity::find()
+        .filter(payment::Column::CompanyId.eq(company_id))
+        .order_by_asc(payment::Column::CreatedAt)
+        .order_by_asc(payment::Column::Id)
+}
+
 async fn company_invoices(
     db: &impl ConnectionTrait,
     company_id: Uuid,
 ) -> Result<Vec<invoice::Model>, AppError> {
-    Ok(invoices::visible(company_id)
-        .filter(invoice::Column::Status.ne(InvoiceStatus::Cancelled))
-        .order_by_asc(invoice::Column::IssueDate)
-        .order_by_asc(invoice::Column::Number)
-        .all(db)
-        .await?)
+    Ok(counted_invoices(company_id).all(db).await?)
 }
 
 /// The company's payments on the invoices that count (cancelled ones excepted).
@@ -38,10 +49,7 @@ async fn company_payments(
     invoices: &[invoice::Model],
 ) -> Result<Vec<payment::Model>, AppError> {
     let kept: std::collections::BTreeSet<Uuid> = invoices.iter().map(|i| i.id).collect();
-    Ok(payment::Entity::find()
-        .filter(payment::Column::CompanyId.eq(company_id))
-        .order_by_asc(payment::Column::CreatedAt)
-        .order_by_asc(payment::Column::Id)
+    Ok(payments_of(company_id)
         .all(db)
         .await?
         .into_iter()
@@ -201,21 +209,17 @@ pub async fn transactions(
     page: PageParams,
 ) -> Result<Paginated<LedgerEntry>, AppError> {
     crate::text::check_range(filters.date_from, filters.date_to)?;
-    let invoices: Vec<LedgerInvoice> = invoices::visible(company_id)
-        .filter(invoice::Column::Status.ne(InvoiceStatus::Cancelled))
+    let invoices: Vec<LedgerInvoice> = counted_invoices(company_id)
         .select_only()
         .column(invoice::Column::Id)
         .column(invoice::Column::Number)
         .column(invoice::Column::IssueDate)
         .column(invoice::Column::TotalCents)
-        .order_by_asc(invoice::Column::IssueDate)
-        .order_by_asc(invoice::Column::Number)
         .into_model()
         .all(db)
         .await?;
     // Payments count at their confirmation, and only on the invoices that count.
-    let payments: Vec<LedgerPayment> = payment::Entity::find()
-        .filter(payment::Column::CompanyId.eq(company_id))
+    let payments: Vec<LedgerPayment> = payments_of(company_id)
         .filter(payment::Column::Status.eq(PaymentStatus::Completed))
         .select_only()
         .column(payment::Column::Id)
@@ -224,8 +228,6 @@ pub async fn transactions(
         .column(payment::Column::AmountCents)
         .column(payment::Column::ConfirmedAt)
         .column(payment::Column::CreatedAt)
-        .order_by_asc(payment::Column::CreatedAt)
-        .order_by_asc(payment::Column::Id)
         .into_model()
         .all(db)
         .await?;
