@@ -258,6 +258,12 @@ pub async fn login(
         return Err(login_failed(&db, Some(&account), &email, "wrong_password", &client).await?);
     }
     attempts::password_succeeded(db.get_ref(), account.id).await?;
+    if state.hasher.needs_rehash(&account.password_hash) {
+        // Made with older parameters: the password is known now, so it is hashed again.
+        let hash = state.hasher.hash(&body.password).await?;
+        users::upgrade_password_hash(db.get_ref(), account.id, &account.password_hash, &hash)
+            .await?;
+    }
     if account.email_verified_at.is_none() {
         account::resend_verification_if_due(db.get_ref(), &state.public_url, &account).await?;
         return Err(

@@ -95,6 +95,30 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> Result<user::Model, Ap
         .ok_or_else(|| AppError::unauthenticated("The account is not available"))
 }
 
+/// Replace an account's password hash by `new`, a hash of the same password with the current
+/// parameters (login's rehash), unless the hash changed meanwhile (the password was changed or
+/// reset since it was read): that newer hash stays.
+///
+/// # Errors
+/// Database errors.
+pub async fn upgrade_password_hash(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbErr> {
+    let result = user::Entity::update_many()
+        .col_expr(
+            user::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(new),
+        )
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::PasswordHash.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// A new account's row: who it is, and where it stands (active, verified, must change its
 /// password). Everything else starts from zero.
 pub struct NewUser {

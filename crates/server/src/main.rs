@@ -2,9 +2,10 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// mimalloc instead of glibc's malloc: Argon2 allocates 19 MiB per hash on whichever blocking
-/// thread runs it, and glibc kept those blocks in per-thread arenas (hundreds of MiB of RSS
-/// after a login burst); mimalloc returns them.
+/// mimalloc instead of glibc's malloc: large blocks freed on one of the many blocking or
+/// connection threads stayed in glibc's per-thread arenas (Argon2's, when it allocated its
+/// memory per hash: hundreds of MiB of RSS after a login burst). Argon2 now keeps its memory
+/// (`auth::password`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use server::{Application, migrate, openapi_document, telemetry};

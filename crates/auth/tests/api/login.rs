@@ -274,3 +274,60 @@ async fn an_unknown_address_is_audited_by_hash_only() {
     assert!(!text.contains("typed-my-password-here"), "{text}");
     assert!(text.contains("email_sha256"));
 }
+
+/// A hash made with older parameters (m = 19 MiB, t = 2) signs in and is replaced by one of the
+/// current parameters; a wrong password leaves it alone, and a hash changed meanwhile is kept.
+#[tokio::test]
+async fn a_hash_of_older_parameters_is_replaced_at_the_next_login() {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+    let app = spawn_app().await;
+    let account = app
+        .create_account(Role::Client, "ancien@example.test", None)
+        .await;
+    let older = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 2, 1, None).unwrap(),
+    )
+    .hash_password(USER_PASSWORD.as_bytes())
+    .unwrap()
+    .to_string();
+    let mut active: user::ActiveModel = account.clone().into();
+    active.password_hash = Set(older.clone());
+    active.update(&app.db).await.unwrap();
+    let stored = || async {
+        user::Entity::find_by_id(account.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+
+    let res = app
+        .login("ancien@example.test", "Not-the-password-42")
+        .await;
+    assert_eq!(res.status, 401);
+    assert_eq!(stored().await, older, "a wrong password changes nothing");
+
+    app.login("ancien@example.test", USER_PASSWORD)
+        .await
+        .ok(200);
+    let upgraded = stored().await;
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+        "{upgraded}"
+    );
+    app.login("ancien@example.test", USER_PASSWORD)
+        .await
+        .ok(200);
+    assert_eq!(stored().await, upgraded, "a current hash is kept");
+
+    // The rehash replaces only the hash it read: one changed meanwhile stays.
+    assert!(
+        !auth::users::upgrade_password_hash(&app.db, account.id, &older, "$argon2id$other")
+            .await
+            .unwrap()
+    );
+    assert_eq!(stored().await, upgraded);
+}
