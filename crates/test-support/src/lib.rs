@@ -617,6 +617,52 @@ pub fn token_in(body: &str) -> String {
     token
 }
 
+/// How the database reads `select`: SQLite's query plan, or PostgreSQL's with sequential and
+/// bitmap scans and sorts made the dearest choices (the tables of a test are nearly empty, and
+/// PostgreSQL would read such a table whole rather than through an index).
+pub async fn query_plan(
+    db: &DatabaseConnection,
+    select: &sea_orm::sea_query::SelectStatement,
+) -> String {
+    use sea_orm::{DbBackend, Statement, TransactionTrait};
+    let backend = db.get_database_backend();
+    let statement = backend.build(select);
+    let explain = |prefix: &str| {
+        Statement::from_sql_and_values(
+            backend,
+            format!("{prefix} {}", statement.sql),
+            statement.values.clone().map(|v| v.0).unwrap_or_default(),
+        )
+    };
+    let lines = |rows: Vec<sea_orm::QueryResult>, column: &str| {
+        rows.iter()
+            .map(|r| r.try_get::<String>("", column).expect("a plan line"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if backend == DbBackend::Postgres {
+        let txn = db.begin().await.expect("a transaction");
+        txn.execute_unprepared(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
+             SET LOCAL enable_sort = off",
+        )
+        .await
+        .expect("planner settings");
+        let rows = txn
+            .query_all_raw(explain("EXPLAIN"))
+            .await
+            .expect("the plan");
+        txn.rollback().await.expect("rollback");
+        lines(rows, "QUERY PLAN")
+    } else {
+        let rows = db
+            .query_all_raw(explain("EXPLAIN QUERY PLAN"))
+            .await
+            .expect("the plan");
+        lines(rows, "detail")
+    }
+}
+
 /// The account with this address (which must exist).
 pub async fn auth_user(app: &TestApp, email: &str) -> entity::user::Model {
     auth::users::find_by_email(&app.db, email)

@@ -131,6 +131,25 @@ async fn kept_totals(
     ]))
 }
 
+/// How many running tickets (clock not paused) reach `instant` (SQL over a ticket's columns)
+/// after `now`: read from the index on that instant (`idx-tickets-sla_*_at`).
+fn ahead_statement(instant: String, now: DateTime<Utc>) -> SelectStatement {
+    let mut select = filters::tickets_only();
+    select
+        .expr(Expr::cust("COUNT(*)"))
+        .and_where(tcol(ticket::Column::SlaPausedSince).is_null())
+        .and_where(Expr::cust(instant).gt(now));
+    select
+}
+
+/// [`ahead_statement`] as a scalar subquery.
+fn ahead_of(instant: String, now: DateTime<Utc>) -> Expr {
+    Expr::SubQuery(
+        None,
+        Box::new(ahead_statement(instant, now).into_sub_query_statement()),
+    )
+}
+
 /// The SLA levels of the tickets whose clock runs, at `now`, without reading the others: each
 /// such ticket is `ok` until its alert instant, in `warning` until its breach instant, then in
 /// `breach` (`migration::sla_alert_at`, `migration::sla_breach_at`, each indexed over the
@@ -142,21 +161,13 @@ async fn running_levels(
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<String, u64>, DbErr> {
     let backend = db.get_database_backend();
-    let ahead = |instant: String| {
-        let mut select = filters::tickets_only();
-        select
-            .expr(Expr::cust("COUNT(*)"))
-            .and_where(tcol(ticket::Column::SlaPausedSince).is_null())
-            .and_where(Expr::cust(instant).gt(now));
-        Expr::SubQuery(None, Box::new(select.into_sub_query_statement()))
-    };
     let select = SqlQuery::select()
         .expr(Expr::SubQuery(
             None,
             Box::new(counts::running_statement().into_sub_query_statement()),
         ))
-        .expr(ahead(migration::sla_breach_at(backend)))
-        .expr(ahead(migration::sla_alert_at(backend)))
+        .expr(ahead_of(migration::sla_breach_at(backend), now))
+        .expr(ahead_of(migration::sla_alert_at(backend), now))
         .to_owned();
     let (mut running, mut before_breach, mut before_alert) = (0, 0, 0);
     if let Some(row) = db.query_one(&select).await? {
@@ -376,4 +387,33 @@ pub async fn stats(
     Ok(ApiResponse::ok(
         compute(db.get_ref(), &state, caller.scope, &query).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    /// Each count of the running tickets ahead of an SLA instant reads that instant's index,
+    /// and on PostgreSQL that index alone (it holds the columns the instant is made of).
+    #[tokio::test]
+    async fn the_running_tickets_ahead_of_an_instant_are_counted_from_its_index() {
+        let app = test_support::spawn_app().await;
+        let backend = app.db.get_database_backend();
+        for (instant, index) in [
+            (
+                migration::sla_breach_at(backend),
+                "idx-tickets-sla_breach_at",
+            ),
+            (migration::sla_alert_at(backend), "idx-tickets-sla_alert_at"),
+        ] {
+            let plan =
+                test_support::query_plan(&app.db, &ahead_statement(instant, Utc::now())).await;
+            assert!(plan.contains(index), "{index} not in the plan:\n{plan}");
+            if backend == DbBackend::Postgres {
+                assert!(plan.contains("Index Only Scan"), "rows read:\n{plan}");
+            }
+        }
+    }
 }

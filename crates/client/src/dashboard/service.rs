@@ -249,46 +249,9 @@ pub async fn activity(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::sea_query::SelectStatement;
-    use sea_orm::{DatabaseConnection, DbBackend, QueryTrait, Statement, TransactionTrait};
+    use sea_orm::QueryTrait;
 
     use super::*;
-
-    /// How the database reads `select`: SQLite's query plan, or PostgreSQL's with sequential
-    /// scans and sorts made the dearest choices (its tables are empty here, and it would read
-    /// an empty table whole rather than through an index).
-    async fn plan(db: &DatabaseConnection, select: &SelectStatement) -> String {
-        let backend = db.get_database_backend();
-        let statement = backend.build(select);
-        let explain = |prefix: &str| {
-            Statement::from_sql_and_values(
-                backend,
-                format!("{prefix} {}", statement.sql),
-                statement.values.clone().map(|v| v.0).unwrap_or_default(),
-            )
-        };
-        let lines = |rows: Vec<sea_orm::QueryResult>, column: &str| {
-            rows.iter()
-                .map(|r| r.try_get::<String>("", column).unwrap())
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        if backend == DbBackend::Postgres {
-            let txn = db.begin().await.unwrap();
-            txn.execute_unprepared("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
-                .await
-                .unwrap();
-            let rows = txn.query_all_raw(explain("EXPLAIN")).await.unwrap();
-            txn.rollback().await.unwrap();
-            lines(rows, "QUERY PLAN")
-        } else {
-            let rows = db
-                .query_all_raw(explain("EXPLAIN QUERY PLAN"))
-                .await
-                .unwrap();
-            lines(rows, "detail")
-        }
-    }
 
     #[tokio::test]
     async fn the_feed_reads_the_newest_invoices_and_payments_from_their_indexes_in_order() {
@@ -308,7 +271,7 @@ mod tests {
                 "idx-payments-company_id-shown_at-id",
             ),
         ] {
-            let plan = plan(&app.db, &select).await;
+            let plan = test_support::query_plan(&app.db, &select).await;
             assert!(plan.contains(index), "{index} not in the plan:\n{plan}");
             // Read in the index's order: no sort of the rows.
             assert!(
