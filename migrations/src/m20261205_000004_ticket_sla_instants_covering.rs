@@ -23,7 +23,8 @@ impl MigrationTrait for Migration {
         if backend != DbBackend::Postgres {
             return Ok(());
         }
-        // Each new index is built before the one it replaces goes (as `replace_index`).
+        // Both new indexes are built before the old ones go (as `replace_index` does): a
+        // `DROP INDEX` locks the table until the migration's transaction ends.
         let statements = [
             format!(
                 "CREATE INDEX \"idx-tickets-sla_breach_at-covering\" ON tickets ({}) \
@@ -31,7 +32,6 @@ impl MigrationTrait for Migration {
                  WHERE sla_paused_since IS NULL",
                 sla_breach_at(backend)
             ),
-            "DROP INDEX \"idx-tickets-sla_breach_at\"".to_owned(),
             format!(
                 "CREATE INDEX \"idx-tickets-sla_alert_at-covering\" ON tickets ({}) \
                  INCLUDE (sla_response_level, date_limite, sla_warning_at, sla_response_due, \
@@ -39,6 +39,7 @@ impl MigrationTrait for Migration {
                  WHERE sla_paused_since IS NULL",
                 sla_alert_at(backend)
             ),
+            "DROP INDEX \"idx-tickets-sla_breach_at\"".to_owned(),
             "DROP INDEX \"idx-tickets-sla_alert_at\"".to_owned(),
         ];
         let db = manager.get_connection();

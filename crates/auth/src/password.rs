@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use shared::AppError;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -40,37 +40,58 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
-/// Argon2's working memory (7 MiB), kept from one hash to the next: at most one per permit.
-/// Allocated per hash instead, each of the blocking threads that happened to run a hash kept
-/// its freed memory (the server held 150 MiB after a login storm), and every hash paid for
-/// 7,000 fresh pages. Argon2 writes each block before it reads it, so what a previous hash left
-/// in the memory does not change a result.
+/// Argon2's working memory (7 MiB), kept from one hash to the next: at most one per permit
+/// (the permit travels with the hash into its blocking task, so a hash still running for a
+/// request whose client went away keeps its permit). Allocated per hash instead, each of the
+/// blocking threads that happened to run a hash kept its freed memory (the server held
+/// 150 MiB after a login storm), and every hash paid for 7,000 fresh pages. Argon2 writes each
+/// block before it reads it, so what a previous hash left in the memory does not change a
+/// result.
 struct MemoryPool {
     /// The block count of the current parameters: only memory of that size is kept.
     blocks: usize,
+    /// At most this many memories are kept (the permits).
+    keep: usize,
     free: Mutex<Vec<Vec<Block>>>,
+}
+
+/// `blocks` zeroed blocks, or `OutOfMemory` (a stored hash may ask for any size).
+fn blocks_of(blocks: usize) -> Result<Vec<Block>, argon2::Error> {
+    let mut memory = Vec::new();
+    memory
+        .try_reserve_exact(blocks)
+        .map_err(|_| argon2::Error::OutOfMemory)?;
+    memory.resize(blocks, Block::default());
+    Ok(memory)
 }
 
 impl MemoryPool {
     /// Run `work` with memory of `blocks` blocks: a kept one when `blocks` is the current size
     /// (given back afterwards), else one allocated for this hash alone (a hash of older
     /// parameters).
-    fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    fn with<T>(
+        &self,
+        blocks: usize,
+        work: impl FnOnce(&mut [Block]) -> T,
+    ) -> Result<T, argon2::Error> {
         if blocks != self.blocks {
-            return work(&mut vec![Block::default(); blocks]);
+            return Ok(work(&mut blocks_of(blocks)?));
         }
         let kept = self
             .free
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let mut memory = kept.unwrap_or_else(|| vec![Block::default(); blocks]);
+        let mut memory = match kept {
+            Some(memory) => memory,
+            None => blocks_of(blocks)?,
+        };
         let result = work(&mut memory);
-        self.free
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(memory);
-        result
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        if free.len() < self.keep {
+            free.push(memory);
+        }
+        Ok(result)
     }
 }
 
@@ -92,7 +113,7 @@ fn compute(
     let argon = Argon2::new(algorithm, version, params);
     pool.with(blocks, |memory| {
         argon.hash_password_into_with_memory(password, salt, out, memory)
-    })?;
+    })??;
     Output::new(out).map_err(|_| argon2::Error::OutputTooLong)
 }
 
@@ -148,6 +169,7 @@ impl PasswordHasher {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let memory = Arc::new(MemoryPool {
             blocks: params.block_count(),
+            keep: cores,
             free: Mutex::new(Vec::with_capacity(cores)),
         });
         let dummy_hash = hash_new(
@@ -164,19 +186,31 @@ impl PasswordHasher {
         })
     }
 
+    /// A permit to hash, held until the hash is done (moved into its blocking task: a hash
+    /// keeps its permit even when the request waiting for it is dropped).
+    async fn turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(AppError::internal)
+    }
+
     /// Hash a password (PHC string).
     ///
     /// # Errors
     /// A 500 if the blocking pool is gone or hashing fails.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let permit = self.turn().await?;
         let memory = Arc::clone(&self.memory);
         let params = self.params.clone();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_new(&memory, &params, password.as_bytes()))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(|e| AppError::internal(std::io::Error::other(e)))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_new(&memory, &params, password.as_bytes())
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| AppError::internal(std::io::Error::other(e)))
     }
 
     /// Does `password` match `hash`? With no hash (unknown account) a dummy hash is checked,
@@ -185,12 +219,13 @@ impl PasswordHasher {
     /// # Errors
     /// A 500 if the blocking pool is gone.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let permit = self.turn().await?;
         let memory = Arc::clone(&self.memory);
         let password = password.to_owned();
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
         let ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             matches(&memory, password.as_bytes(), hash.as_str())
         })
         .await
@@ -277,6 +312,8 @@ mod tests {
         let hash = hasher.hash("Correct-Horse-Battery-9").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{hash}");
         assert!(!hasher.needs_rehash(&hash));
+        // Unknown accounts cost what a current hash costs.
+        assert!(!hasher.needs_rehash(&hasher.dummy_hash));
         assert!(
             hasher
                 .verify("Correct-Horse-Battery-9", Some(&hash))
@@ -296,6 +333,27 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// No more memories are kept than permits, even when more hashes ran at once (a hash whose
+    /// request went away still holds its permit, but the pool does not count on it).
+    #[test]
+    fn the_pool_keeps_no_more_memories_than_permits() {
+        let pool = MemoryPool {
+            blocks: 8,
+            keep: 1,
+            free: Mutex::new(Vec::new()),
+        };
+        pool.with(8, |_| pool.with(8, |_| ()).unwrap()).unwrap();
+        assert_eq!(pool.free.lock().unwrap().len(), 1);
+        // Memory of another size (a hash of older parameters) is never kept.
+        pool.with(16, |memory| assert_eq!(memory.len(), 16))
+            .unwrap();
+        assert_eq!(pool.free.lock().unwrap().len(), 1);
+        assert!(matches!(
+            pool.with(usize::MAX / 2, |_| ()),
+            Err(argon2::Error::OutOfMemory)
+        ));
     }
 
     /// The hashes made in kept memory are the reference implementation's, both ways, and the

@@ -164,6 +164,29 @@ async fn login_failed(
     Ok(AppError::unauthenticated(GENERIC_LOGIN_FAILURE))
 }
 
+/// Replace a hash made with older parameters once its password has matched (see
+/// `PasswordHasher::needs_rehash`). A failure is logged, not answered: the login goes on with
+/// the old hash, and the next one tries again.
+async fn upgrade_hash(
+    db: &DatabaseConnection,
+    state: &AuthState,
+    account: &user::Model,
+    password: &str,
+) {
+    if !state.hasher.needs_rehash(&account.password_hash) {
+        return;
+    }
+    let upgraded = match state.hasher.hash(password).await {
+        Ok(hash) => users::upgrade_password_hash(db, account.id, &account.password_hash, &hash)
+            .await
+            .map_err(AppError::from),
+        Err(err) => Err(err),
+    };
+    if let Err(err) = upgraded {
+        tracing::warn!(error = %err, user_id = %account.id, "password rehash failed");
+    }
+}
+
 async fn login_succeeded(
     db: &DatabaseConnection,
     state: &AuthState,
@@ -258,12 +281,6 @@ pub async fn login(
         return Err(login_failed(&db, Some(&account), &email, "wrong_password", &client).await?);
     }
     attempts::password_succeeded(db.get_ref(), account.id).await?;
-    if state.hasher.needs_rehash(&account.password_hash) {
-        // Made with older parameters: the password is known now, so it is hashed again.
-        let hash = state.hasher.hash(&body.password).await?;
-        users::upgrade_password_hash(db.get_ref(), account.id, &account.password_hash, &hash)
-            .await?;
-    }
     if account.email_verified_at.is_none() {
         account::resend_verification_if_due(db.get_ref(), &state.public_url, &account).await?;
         return Err(
@@ -273,6 +290,8 @@ pub async fn login(
     if !account.is_active {
         return Err(login_failed(&db, Some(&account), &email, "inactive", &client).await?);
     }
+    // Only now: the answers above take the time of one hash, like a wrong password's.
+    upgrade_hash(&db, &state, &account, &body.password).await;
     if account.totp_enabled_at.is_some() {
         if attempts::totp_locked(&account, Utc::now()) {
             return Err(

@@ -310,6 +310,19 @@ async fn a_hash_of_older_parameters_is_replaced_at_the_next_login() {
     assert_eq!(res.status, 401);
     assert_eq!(stored().await, older, "a wrong password changes nothing");
 
+    // Refused accounts are not rehashed: their answer must take a wrong password's time.
+    let mut active: user::ActiveModel = account.clone().into();
+    active.password_hash = Set(older.clone());
+    active.is_active = Set(false);
+    active.update(&app.db).await.unwrap();
+    let res = app.login("ancien@example.test", USER_PASSWORD).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(stored().await, older, "an inactive account keeps its hash");
+    let mut active: user::ActiveModel = account.clone().into();
+    active.password_hash = Set(older.clone());
+    active.is_active = Set(true);
+    active.update(&app.db).await.unwrap();
+
     app.login("ancien@example.test", USER_PASSWORD)
         .await
         .ok(200);
