@@ -176,13 +176,12 @@ async fn upgrade_hash(
     if !state.hasher.needs_rehash(&account.password_hash) {
         return;
     }
-    let upgraded = match state.hasher.hash(password).await {
-        Ok(hash) => users::upgrade_password_hash(db, account.id, &account.password_hash, &hash)
-            .await
-            .map_err(AppError::from),
-        Err(err) => Err(err),
+    let upgraded = async {
+        let hash = state.hasher.hash(password).await?;
+        users::upgrade_password_hash(db, account.id, &account.password_hash, &hash).await?;
+        Ok::<_, AppError>(())
     };
-    if let Err(err) = upgraded {
+    if let Err(err) = upgraded.await {
         tracing::warn!(error = %err, user_id = %account.id, "password rehash failed");
     }
 }
