@@ -1,6 +1,6 @@
 //! Password hashing: Argon2id with OWASP's m = 7 MiB, t = 5, p = 1 (one of the five settings its
-//! cheat sheet gives as equally strong: the same work per hash as m = 19 MiB, t = 2, in a third
-//! of the memory), off the async runtime, behind a semaphore sized to the cores so a login
+//! cheat sheet gives as equally strong: about the work per hash of m = 19 MiB, t = 2 (8 % less),
+//! in a third of the memory), off the async runtime, behind a semaphore sized to the cores so a login
 //! storm cannot starve other routes. Hashes made with other parameters (the m = 19 MiB, t = 2 of
 //! earlier versions) still verify, and [`PasswordHasher::needs_rehash`] tells login to replace
 //! them.
@@ -95,8 +95,8 @@ impl MemoryPool {
     }
 }
 
-/// Hash `password` with `salt` as `hash` says (algorithm, version, parameters, output length),
-/// in memory from `pool`.
+/// Hash `password` with `salt`, `algorithm`, `version` and `params` (its output length
+/// included), in memory from `pool`.
 fn compute(
     pool: &MemoryPool,
     algorithm: Algorithm,

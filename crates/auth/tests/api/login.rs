@@ -292,9 +292,14 @@ async fn a_hash_of_older_parameters_is_replaced_at_the_next_login() {
     .hash_password(USER_PASSWORD.as_bytes())
     .unwrap()
     .to_string();
-    let mut active: user::ActiveModel = account.clone().into();
-    active.password_hash = Set(older.clone());
-    active.update(&app.db).await.unwrap();
+    // The account with the older hash, active or not.
+    let store = |is_active: bool| {
+        let mut active: user::ActiveModel = account.clone().into();
+        active.password_hash = Set(older.clone());
+        active.is_active = Set(is_active);
+        active.update(&app.db)
+    };
+    store(true).await.unwrap();
     let stored = || async {
         user::Entity::find_by_id(account.id)
             .one(&app.db)
@@ -311,17 +316,11 @@ async fn a_hash_of_older_parameters_is_replaced_at_the_next_login() {
     assert_eq!(stored().await, older, "a wrong password changes nothing");
 
     // Refused accounts are not rehashed: their answer must take a wrong password's time.
-    let mut active: user::ActiveModel = account.clone().into();
-    active.password_hash = Set(older.clone());
-    active.is_active = Set(false);
-    active.update(&app.db).await.unwrap();
+    store(false).await.unwrap();
     let res = app.login("ancien@example.test", USER_PASSWORD).await;
     assert_eq!(res.status, 401);
     assert_eq!(stored().await, older, "an inactive account keeps its hash");
-    let mut active: user::ActiveModel = account.clone().into();
-    active.password_hash = Set(older.clone());
-    active.is_active = Set(true);
-    active.update(&app.db).await.unwrap();
+    store(true).await.unwrap();
 
     app.login("ancien@example.test", USER_PASSWORD)
         .await
