@@ -114,6 +114,8 @@ pub async fn preview(
     subject: Subject,
     add: Vec<Uuid>,
 ) -> Result<Preview, AppError> {
+    // Held until the answer is built: the plan below lives as long.
+    let _turn = state.previews.acquire().await.map_err(AppError::internal)?;
     let now = state.clock.now();
     let (model, mut people) = match subject {
         Subject::New(spec) => {

@@ -175,3 +175,46 @@ async fn alices_double_booking_fixes(w: &World, date: &str) -> Vec<Value> {
         .unwrap()
         .clone()
 }
+
+/// Previews take turns ([`planning::PREVIEWS_PER_CORE`] per core): with every turn taken, a
+/// preview waits before reading anything, and answers once a turn is free.
+#[tokio::test]
+async fn a_preview_waits_for_a_turn_when_every_turn_is_taken() {
+    use std::time::Duration;
+
+    use planning::conflicts::service::{self, Subject};
+    use planning::shifts::service::ShiftChange;
+
+    let w = world().await;
+    let a = w.shift("2027-03-01", "08:00", "12:00", json!({})).await;
+    let id = uuid::Uuid::parse_str(a["id"].as_str().unwrap()).unwrap();
+    let state = planning::PlanningState::from_config(&w.app.config, shared::clock::Clock::system())
+        .unwrap();
+    let turns = state.previews.available_permits();
+    assert!(turns >= planning::PREVIEWS_PER_CORE);
+    let taken = std::sync::Arc::clone(&state.previews)
+        .acquire_many_owned(u32::try_from(turns).unwrap())
+        .await
+        .unwrap();
+    let preview = service::preview(
+        &w.app.db,
+        &state,
+        Subject::Existing(id, ShiftChange::default()),
+        vec![w.alice.id],
+    );
+    tokio::pin!(preview);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut preview)
+            .await
+            .is_err(),
+        "the preview ran without a turn"
+    );
+    drop(taken);
+    let done = tokio::time::timeout(Duration::from_secs(10), preview)
+        .await
+        .expect("the preview still waited after a turn was freed")
+        .unwrap();
+    assert!(done.can_save);
+    assert_eq!(done.shift.collaborator_ids, vec![w.alice.id]);
+    assert_eq!(state.previews.available_permits(), turns);
+}
