@@ -3,6 +3,7 @@
 //! suggestions for each collaborator in conflict. Nothing is written.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::planning::{ShiftStatus, shift};
@@ -114,8 +115,12 @@ pub async fn preview(
     subject: Subject,
     add: Vec<Uuid>,
 ) -> Result<Preview, AppError> {
-    // Held until the answer is built: the plan below lives as long.
-    let _turn = state.previews.acquire().await.map_err(AppError::internal)?;
+    // Held as long as the plan below: here while it is read, then in the blocking task that
+    // checks it, which goes on (and keeps the turn) even if this request is dropped meanwhile.
+    let turn = Arc::clone(&state.previews)
+        .acquire_owned()
+        .await
+        .map_err(AppError::internal)?;
     let now = state.clock.now();
     let (model, mut people) = match subject {
         Subject::New(spec) => {
@@ -176,6 +181,9 @@ pub async fn preview(
     // which other requests share.
     let shift_id = model.id;
     let (conflicts, fixes) = tokio::task::spawn_blocking(move || {
+        // Dropped in reverse order: the plan, then the turn.
+        let _turn = turn;
+        let mut plan = plan;
         let mut conflicts = plan.check_shift(shift_id);
         conflicts.sort_by_key(|c| (c.severity, c.rule));
         let mut fixes: HashMap<Uuid, Vec<SuggestionView>> = HashMap::new();
