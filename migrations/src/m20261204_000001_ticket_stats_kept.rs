@@ -24,11 +24,17 @@ pub struct Migration;
 /// `tickets::filters::sla_level_conditions`, solved for the instant.
 #[must_use]
 pub fn sla_breach_at(backend: DbBackend) -> String {
+    sla_breach_at_of(backend, "")
+}
+
+/// [`sla_breach_at`] over the columns of `row` (`NEW.`, `old.`: the qualifier and its dot).
+#[must_use]
+pub fn sla_breach_at_of(backend: DbBackend, row: &str) -> String {
     let (past, least) = past_and_least(backend);
     format!(
-        "(CASE WHEN sla_response_level = 2 THEN {past} \
-         WHEN sla_response_level IS NULL THEN {least}(date_limite, sla_response_due) \
-         ELSE date_limite END)"
+        "(CASE WHEN {row}sla_response_level = 2 THEN {past} \
+         WHEN {row}sla_response_level IS NULL THEN {least}({row}date_limite, {row}sla_response_due) \
+         ELSE {row}date_limite END)"
     )
 }
 
@@ -37,12 +43,18 @@ pub fn sla_breach_at(backend: DbBackend) -> String {
 /// or 2).
 #[must_use]
 pub fn sla_alert_at(backend: DbBackend) -> String {
+    sla_alert_at_of(backend, "")
+}
+
+/// [`sla_alert_at`] over the columns of `row` (`NEW.`, `old.`: the qualifier and its dot).
+#[must_use]
+pub fn sla_alert_at_of(backend: DbBackend, row: &str) -> String {
     let (past, least) = past_and_least(backend);
     format!(
-        "(CASE WHEN sla_response_level IN (1, 2) THEN {past} \
-         WHEN sla_response_level IS NULL THEN {least}(date_limite, sla_warning_at, \
-         sla_response_due, sla_response_warning_at) \
-         ELSE {least}(date_limite, sla_warning_at) END)"
+        "(CASE WHEN {row}sla_response_level IN (1, 2) THEN {past} \
+         WHEN {row}sla_response_level IS NULL THEN {least}({row}date_limite, {row}sla_warning_at, \
+         {row}sla_response_due, {row}sla_response_warning_at) \
+         ELSE {least}({row}date_limite, {row}sla_warning_at) END)"
     )
 }
 

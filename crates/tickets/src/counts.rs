@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
 use shared::db::{count_of, sum_bigint};
@@ -23,6 +23,8 @@ const TOTALS: &str = "ticket_counts";
 const CHANGES: &str = "ticket_count_changes";
 const DAY_TOTALS: &str = "ticket_day_counts";
 const DAY_CHANGES: &str = "ticket_day_count_changes";
+const HOUR_TOTALS: &str = "ticket_sla_hour_counts";
+const HOUR_CHANGES: &str = "ticket_sla_hour_count_changes";
 
 /// One kept count: the tickets with these values now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +164,32 @@ pub fn running_statement() -> SelectStatement {
         .to_owned()
 }
 
+/// The UTC hour of `at` as the database keeps it (`migration::utc_hour`): `YYYY-MM-DDHH`.
+#[must_use]
+pub fn utc_hour(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d%H").to_string()
+}
+
+/// The statement of one sum of the kept hourly SLA counts (migration
+/// `m20261205_000005_ticket_sla_hour_counts`): how many running tickets reach their breach
+/// instant (`column` `breach`) or their alert instant (`alert`) in the hours after `now`'s.
+#[must_use]
+pub fn later_hours_statement(column: &str, now: DateTime<Utc>) -> SelectStatement {
+    let part = |table: &str| {
+        Query::select()
+            .expr_as(Expr::col(Alias::new(column)), Alias::new("n"))
+            .from(Alias::new(table))
+            .and_where(Expr::col(Alias::new("hour")).gt(utc_hour(now)))
+            .to_owned()
+    };
+    let mut both = part(HOUR_TOTALS);
+    both.union(UnionType::All, part(HOUR_CHANGES));
+    Query::select()
+        .expr(sum_bigint(Expr::col(Alias::new("n"))))
+        .from_subquery(both, Alias::new("k"))
+        .to_owned()
+}
+
 /// The tickets created and resolved on each UTC day (`YYYY-MM-DD`) from `first` to `last`
 /// (days without any are absent), from the daily counts the database keeps (migration
 /// `m20261204_000001_ticket_stats_kept`). Every ticket: check [`cover`] first.
@@ -200,8 +228,8 @@ pub async fn kept_days(
     Ok(out)
 }
 
-/// Fold the changes appended since the last run into the totals (the counts, then the daily
-/// counts); how many rows that wrote (changes deleted on SQLite, totals written on
+/// Fold the changes appended since the last run into the totals (the counts, the daily counts,
+/// the hourly SLA counts); how many rows that wrote (changes deleted on SQLite, totals written on
 /// PostgreSQL): zero when there was nothing to fold. Safe to run from several instances at
 /// once.
 ///
@@ -222,7 +250,31 @@ pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
         &[("created", "created"), ("resolved", "resolved")],
     )
     .await?;
-    Ok(counts + days)
+    let hours = fold(
+        db,
+        (HOUR_TOTALS, HOUR_CHANGES),
+        "hour",
+        &[("breach", "breach"), ("alert", "alert")],
+    )
+    .await?;
+    if hours > 0 {
+        forget_hours_gone_by(db).await?;
+    }
+    Ok(counts + days + hours)
+}
+
+/// Drop the hourly SLA counts of the hours more than a day before the clock's: the statistics
+/// read only the hours after now's (`later_hours_statement`), and their now never goes back
+/// (the server's clock, moved forward in tests), so the kept hours stay a few hundred rows.
+/// A day's margin covers the clocks of several servers that disagree a little.
+async fn forget_hours_gone_by(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let before = utc_hour(Utc::now() - chrono::Duration::days(1));
+    let delete = Query::delete()
+        .from_table(Alias::new(HOUR_TOTALS))
+        .and_where(Expr::col(Alias::new("hour")).lt(before))
+        .to_owned();
+    db.execute(&delete).await?;
+    Ok(())
 }
 
 /// Move the rows of `changes` into `totals` (keyed by `keys`): each `(total, change)` column

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, web};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
 use sea_orm::sea_query::{
-    Alias, Cond, Expr, ExprTrait, Query as SqlQuery, QueryStatementBuilder, SelectStatement,
+    Alias, Cond, Expr, ExprTrait, Func, Query as SqlQuery, QueryStatementBuilder, SelectStatement,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
@@ -132,30 +132,37 @@ async fn kept_totals(
 }
 
 /// How many running tickets (clock not paused) reach `instant` (SQL over a ticket's columns)
-/// after `now`: read from the index on that instant (`idx-tickets-sla_*_at`).
-fn ahead_statement(instant: String, now: DateTime<Utc>) -> SelectStatement {
+/// after `now` but within now's UTC hour: a range of the index on that instant
+/// (`idx-tickets-sla_*_at`) no longer than an hour.
+fn ahead_this_hour_statement(instant: String, now: DateTime<Utc>) -> SelectStatement {
+    let next_hour = now
+        .duration_trunc(Duration::hours(1))
+        .map_or(now, |hour| hour + Duration::hours(1));
     let mut select = filters::tickets_only();
     select
         .expr(Expr::cust("COUNT(*)"))
         .and_where(tcol(ticket::Column::SlaPausedSince).is_null())
-        .and_where(Expr::cust(instant).gt(now));
+        .and_where(Expr::cust(instant.clone()).gt(now))
+        .and_where(Expr::cust(instant).lt(next_hour));
     select
 }
 
-/// [`ahead_statement`] as a scalar subquery.
-fn ahead_of(instant: String, now: DateTime<Utc>) -> Expr {
-    Expr::SubQuery(
-        None,
-        Box::new(ahead_statement(instant, now).into_sub_query_statement()),
-    )
+/// The running tickets still ahead of `instant` at `now` (`column`: the kept hourly count of
+/// that instant): those of the hours after now's, kept, and those of now's hour, counted.
+fn ahead_of(column: &str, instant: String, now: DateTime<Utc>) -> Expr {
+    let scalar =
+        |select: SelectStatement| Expr::SubQuery(None, Box::new(select.into_sub_query_statement()));
+    let later = scalar(counts::later_hours_statement(column, now));
+    let this_hour = scalar(ahead_this_hour_statement(instant, now));
+    Expr::expr(Func::coalesce([later, Expr::val(0)])).add(this_hour)
 }
 
 /// The SLA levels of the tickets whose clock runs, at `now`, without reading the others: each
 /// such ticket is `ok` until its alert instant, in `warning` until its breach instant, then in
-/// `breach` (`migration::sla_alert_at`, `migration::sla_breach_at`, each indexed over the
-/// running tickets). Counted are the tickets still ahead of each instant (a few days of
-/// tickets, however long the history) and, from the kept counts, all of them; in one statement,
-/// so in one snapshot.
+/// `breach` (`migration::sla_alert_at`, `migration::sla_breach_at`). Counted are all of them
+/// and those still ahead of each instant, from the counts the database keeps (all of them; per
+/// UTC hour of each instant, see `migration::utc_hour`) and the few tickets of now's hour; in
+/// one statement, so in one snapshot.
 async fn running_levels(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
@@ -166,8 +173,8 @@ async fn running_levels(
             None,
             Box::new(counts::running_statement().into_sub_query_statement()),
         ))
-        .expr(ahead_of(migration::sla_breach_at(backend), now))
-        .expr(ahead_of(migration::sla_alert_at(backend), now))
+        .expr(ahead_of("breach", migration::sla_breach_at(backend), now))
+        .expr(ahead_of("alert", migration::sla_alert_at(backend), now))
         .to_owned();
     let (mut running, mut before_breach, mut before_alert) = (0, 0, 0);
     if let Some(row) = db.query_one(&select).await? {
@@ -395,8 +402,9 @@ mod tests {
 
     use super::*;
 
-    /// Each count of the running tickets ahead of an SLA instant reads that instant's index,
-    /// and on PostgreSQL that index alone (it holds the columns the instant is made of).
+    /// Each count of the running tickets ahead of an SLA instant within now's hour reads that
+    /// instant's index, and on PostgreSQL that index alone (it holds the columns the instant is
+    /// made of).
     #[tokio::test]
     async fn the_running_tickets_ahead_of_an_instant_are_counted_from_its_index() {
         let app = test_support::spawn_app().await;
@@ -409,7 +417,8 @@ mod tests {
             (migration::sla_alert_at(backend), "idx-tickets-sla_alert_at"),
         ] {
             let plan =
-                test_support::query_plan(&app.db, &ahead_statement(instant, Utc::now())).await;
+                test_support::query_plan(&app.db, &ahead_this_hour_statement(instant, Utc::now()))
+                    .await;
             let read = if backend == DbBackend::Postgres {
                 format!("Index Only Scan using \"{index}-covering\"")
             } else {

@@ -1,5 +1,6 @@
 use chrono::{Duration, Utc};
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{s, world};
@@ -372,4 +373,46 @@ async fn running_tickets_are_counted_at_each_sla_level() {
     assert_eq!(sla_levels(&w).await, levels(0, 1, 3));
     tickets::counts::compact(&w.app.db).await.unwrap();
     assert_eq!(sla_levels(&w).await, levels(0, 1, 3));
+
+    // The late answer put that ticket's instants in the past (the empty hour): the compaction
+    // drops such hours, which the statistics never read again.
+    let past = sea_orm::Statement::from_string(
+        w.app.db.get_database_backend(),
+        "SELECT COUNT(*) FROM ticket_sla_hour_counts WHERE hour = ''",
+    );
+    let row = w.app.db.query_one_raw(past).await.unwrap().unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 0);
+}
+
+/// The levels within the hour of an instant, counted from the kept hourly counts (the hours
+/// after now's) and from the instants' indexes (now's hour): a critique ticket opened at half
+/// past the hour warns 3 h later and is in breach 4 h later; a quarter of an hour before each
+/// instant, in that instant's hour, it is not there yet, and a quarter of an hour after, it is.
+#[tokio::test]
+async fn sla_levels_change_within_the_hour_of_an_instant() {
+    use chrono::Timelike;
+
+    let w = world().await;
+    let now = Utc::now();
+    let past_the_hour = i64::from(now.minute() * 60 + now.second());
+    w.app
+        .advance_clock(Duration::seconds(
+            (30 * 60 - past_the_hour).rem_euclid(3600),
+        ))
+        .await;
+    w.open_ticket(&w.staff, json!({ "priority": "critique" }))
+        .await;
+    let levels = |ok: u64, warning: u64, breach: u64| json!({ "ok": ok, "warning": warning, "breach": breach });
+    assert_eq!(sla_levels(&w).await, levels(1, 0, 0));
+
+    w.app.advance_clock(Duration::minutes(2 * 60 + 45)).await;
+    assert_eq!(sla_levels(&w).await, levels(1, 0, 0));
+    tickets::counts::compact(&w.app.db).await.unwrap();
+    assert_eq!(sla_levels(&w).await, levels(1, 0, 0));
+    w.app.advance_clock(Duration::minutes(30)).await;
+    assert_eq!(sla_levels(&w).await, levels(0, 1, 0));
+    w.app.advance_clock(Duration::minutes(30)).await;
+    assert_eq!(sla_levels(&w).await, levels(0, 1, 0));
+    w.app.advance_clock(Duration::minutes(30)).await;
+    assert_eq!(sla_levels(&w).await, levels(0, 0, 1));
 }
