@@ -7,7 +7,9 @@
 //!   the levels at `now` are counted from the tickets still ahead of each instant (those with a
 //!   deadline to come: a few days of tickets, whatever the history) and the running total the
 //!   kept counts hold (`m20261203_000002_ticket_counts`). The index of the five columns the
-//!   level was computed from goes.
+//!   level was computed from goes. (Since `m20261205_000005_ticket_sla_hour_counts` the
+//!   tickets ahead are kept counted per hour of each instant, and these indexes count only
+//!   those of the current hour.)
 //! - **The daily trend** (created and resolved per UTC day): kept like the counts, as change
 //!   rows appended by triggers (`ticket_day_count_changes`) that the counts' compaction folds
 //!   into `ticket_day_counts`; a day's figure is the sum of both tables.

@@ -6,7 +6,9 @@
 //! ticket's row: with 20,000 running tickets ahead (20,000 tickets opened by the bench's
 //! creates, at 1M tickets), 19,321 table pages and 134 ms for one count, against 3.2 ms from
 //! the index alone. SQLite's counts read the table rows of the same tickets in about a
-//! millisecond (its rows are in its page cache); its indexes stay as they are.
+//! millisecond (its rows are in its page cache); its indexes stay as they are. (Since
+//! `m20261205_000005_ticket_sla_hour_counts` these indexes count only the tickets whose
+//! instant falls later in the current hour; the others are kept counted per hour.)
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;

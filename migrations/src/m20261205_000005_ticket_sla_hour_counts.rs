@@ -80,7 +80,15 @@ fn hours_changed(backend: DbBackend, old: &str, new: &str, distinct: &str) -> St
 fn statements(backend: DbBackend) -> Vec<String> {
     let (key, count, without_rowid) = crate::helpers::kept_table_types(backend, 12);
     let hour = |of: fn(DbBackend, &str) -> String| utc_hour(backend, &of(backend, ""));
-    let mut out = vec![
+    let mut out = Vec::new();
+    if backend == DbBackend::Postgres {
+        // Ticket writes wait until the triggers exist (the migration's transaction ends), so
+        // none commits between the fill's snapshot and the triggers, uncounted (another
+        // instance still running during a deploy). SQLite's first write here already locks
+        // the database.
+        out.push("LOCK TABLE tickets IN SHARE ROW EXCLUSIVE MODE".to_owned());
+    }
+    out.extend([
         format!(
             "CREATE TABLE ticket_sla_hour_counts (hour {key} NOT NULL PRIMARY KEY, \
              breach {count} NOT NULL, alert {count} NOT NULL){without_rowid}"
@@ -100,7 +108,7 @@ fn statements(backend: DbBackend) -> Vec<String> {
             hour(sla_alert_at_of),
             this_hour(backend),
         ),
-    ];
+    ]);
     out.extend(crate::helpers::count_triggers(
         backend,
         "sla_hour_counts",

@@ -7,13 +7,16 @@
 //! views), and the staff-wide statistics, without walking every ticket: at 1,000,000 tickets a
 //! `COUNT(*)` of one status × priority walks some 40,000 index entries per request. The
 //! tickets created and resolved per day (the statistics' trend) are kept the same way
-//! ([`kept_days`]).
+//! ([`kept_days`]), and so are the running tickets per UTC hour of the instants at which their
+//! SLA level changes ([`later_hours_statement`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, TransactionTrait,
+};
 use shared::db::{count_of, sum_bigint};
 
 use crate::filters::TicketFilters;
@@ -33,7 +36,8 @@ pub struct Kept {
     pub priority: String,
     pub categorie: String,
     /// `ok`, `warning` or `breach` when the ticket's SLA clock is paused (its level no longer
-    /// moves); empty while it runs (its level is counted live).
+    /// moves); empty while it runs (its level moves with time: `crate::stats` counts it from
+    /// the hourly SLA counts).
     pub sla_level: String,
     pub n: u64,
 }
@@ -241,6 +245,7 @@ pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
         (TOTALS, CHANGES),
         "status, priority, categorie, sla_level",
         &[("n", "delta")],
+        None,
     )
     .await?;
     let days = fold(
@@ -248,6 +253,7 @@ pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
         (DAY_TOTALS, DAY_CHANGES),
         "day",
         &[("created", "created"), ("resolved", "resolved")],
+        None,
     )
     .await?;
     let hours = fold(
@@ -255,35 +261,33 @@ pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
         (HOUR_TOTALS, HOUR_CHANGES),
         "hour",
         &[("breach", "breach"), ("alert", "alert")],
+        Some(&hours_gone_by()),
     )
     .await?;
-    if hours > 0 {
-        forget_hours_gone_by(db).await?;
-    }
     Ok(counts + days + hours)
 }
 
-/// Drop the hourly SLA counts of the hours more than a day before the clock's: the statistics
-/// read only the hours after now's (`later_hours_statement`), and their now never goes back
-/// (the server's clock, moved forward in tests), so the kept hours stay a few hundred rows.
-/// A day's margin covers the clocks of several servers that disagree a little.
-async fn forget_hours_gone_by(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// The statement dropping the hourly SLA counts of the hours more than a day before the
+/// system clock's, run with each fold of hourly changes (they alone write such hours). The
+/// statistics read only the hours after their now's (`later_hours_statement`), and their now,
+/// the server's clock, is never behind the system clock (tests move it forward only, and a
+/// restarted server starts from the system clock again), so those hours are never read
+/// again and the kept hours stay a few hundred rows. A day's margin covers servers whose
+/// clocks disagree a little.
+fn hours_gone_by() -> String {
     let before = utc_hour(Utc::now() - chrono::Duration::days(1));
-    let delete = Query::delete()
-        .from_table(Alias::new(HOUR_TOTALS))
-        .and_where(Expr::col(Alias::new("hour")).lt(before))
-        .to_owned();
-    db.execute(&delete).await?;
-    Ok(())
+    format!("DELETE FROM {HOUR_TOTALS} WHERE hour < '{before}'")
 }
 
 /// Move the rows of `changes` into `totals` (keyed by `keys`): each `(total, change)` column
-/// pair of `values` adds the changes' sum to the total.
+/// pair of `values` adds the changes' sum to the total. `then`, when given, runs in the same
+/// transaction once changes were moved.
 async fn fold(
     db: &DatabaseConnection,
     (totals, changes): (&str, &str),
     keys: &str,
     values: &[(&str, &str)],
+    then: Option<&str>,
 ) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let pending = db
@@ -309,15 +313,22 @@ async fn fold(
         // meanwhile (or moved by another instance) is neither lost nor counted twice.
         let returned = list(&|_, change| change.to_owned());
         let add = list(&|total, _| format!("{total} = {totals}.{total} + EXCLUDED.{total}"));
-        let moved = db
-            .execute_unprepared(&format!(
-                "WITH moved AS (DELETE FROM {changes} RETURNING {keys}, {returned}) \
-                 INSERT INTO {totals} ({keys}, {total_columns}) \
-                 SELECT {keys}, {sums} FROM moved GROUP BY {keys} ORDER BY {keys} \
-                 ON CONFLICT ({keys}) DO UPDATE SET {add}"
-            ))
-            .await?;
-        return Ok(moved.rows_affected());
+        let move_changes = format!(
+            "WITH moved AS (DELETE FROM {changes} RETURNING {keys}, {returned}) \
+             INSERT INTO {totals} ({keys}, {total_columns}) \
+             SELECT {keys}, {sums} FROM moved GROUP BY {keys} ORDER BY {keys} \
+             ON CONFLICT ({keys}) DO UPDATE SET {add}"
+        );
+        let Some(then) = then else {
+            return Ok(db.execute_unprepared(&move_changes).await?.rows_affected());
+        };
+        let txn = db.begin().await?;
+        let moved = txn.execute_unprepared(&move_changes).await?.rows_affected();
+        if moved > 0 {
+            txn.execute_unprepared(then).await?;
+        }
+        txn.commit().await?;
+        return Ok(moved);
     }
     // SQLite: one writer at a time, so nothing is appended between the two statements.
     let add = list(&|total, _| format!("{total} = {total} + excluded.{total}"));
@@ -330,7 +341,11 @@ async fn fold(
     .await?;
     let moved = txn
         .execute_unprepared(&format!("DELETE FROM {changes}"))
-        .await?;
+        .await?
+        .rows_affected();
+    if let Some(then) = then.filter(|_| moved > 0) {
+        txn.execute_unprepared(then).await?;
+    }
     txn.commit().await?;
-    Ok(moved.rows_affected())
+    Ok(moved)
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, web};
-use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::ticket::{self, TicketCategorie, TicketPriority, TicketStatus};
 use sea_orm::sea_query::{
     Alias, Cond, Expr, ExprTrait, Func, Query as SqlQuery, QueryStatementBuilder, SelectStatement,
@@ -135,9 +135,9 @@ async fn kept_totals(
 /// after `now` but within now's UTC hour: a range of the index on that instant
 /// (`idx-tickets-sla_*_at`) no longer than an hour.
 fn ahead_this_hour_statement(instant: String, now: DateTime<Utc>) -> SelectStatement {
-    let next_hour = now
-        .duration_trunc(Duration::hours(1))
-        .map_or(now, |hour| hour + Duration::hours(1));
+    let into_hour = Duration::seconds(now.timestamp().rem_euclid(3600))
+        + Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
+    let next_hour = now - into_hour + Duration::hours(1);
     let mut select = filters::tickets_only();
     select
         .expr(Expr::cust("COUNT(*)"))
