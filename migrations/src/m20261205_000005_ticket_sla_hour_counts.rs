@@ -11,9 +11,9 @@
 //! counts: triggers append change rows (`ticket_sla_hour_count_changes`) that the counts'
 //! compaction folds in. The tickets ahead of an instant at `now` are those of the hours after
 //! now's (a sum over at most a few hundred kept rows) and those of now's hour still ahead of
-//! now (a range of the instant's index no longer than an hour). Instants already passed when
-//! the ticket was written (`sla_breach_at`'s past) are kept under the empty hour, before every
-//! other. Hours gone by are never read again: the table starts with now's hour and those after
+//! now (a range of the instant's index no longer than an hour). A ticket whose first answer
+//! came late has its instants before any other (`sla_breach_at`'s past), kept under the empty
+//! hour, which sorts first; an instant gone by stays under its own hour. Hours gone by are never read again: the table starts with now's hour and those after
 //! it, and the compaction drops the hours more than a day old (`tickets::counts::compact`), so
 //! it holds a few hundred rows, however long the history.
 

@@ -235,7 +235,9 @@ pub async fn kept_days(
 /// Fold the changes appended since the last run into the totals (the counts, the daily counts,
 /// the hourly SLA counts); how many rows that wrote (changes deleted on SQLite, totals written on
 /// PostgreSQL): zero when there was nothing to fold. Safe to run from several instances at
-/// once.
+/// once: on PostgreSQL two folds of hourly changes at the same moment may deadlock (each drops
+/// the hours gone by after writing its own); the database then rolls one back, whose changes
+/// stay where they are, still counted, for the next run.
 ///
 /// # Errors
 /// Database errors (the changes then stay where they are, still counted).
@@ -268,7 +270,8 @@ pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
 }
 
 /// The statement dropping the hourly SLA counts of the hours more than a day before the
-/// system clock's, run with each fold of hourly changes (they alone write such hours). The
+/// system clock's, run with each fold of hourly changes that moved some (only those write
+/// such hours). The
 /// statistics read only the hours after their now's (`later_hours_statement`), and their now,
 /// the server's clock, is never behind the system clock (tests move it forward only, and a
 /// restarted server starts from the system clock again), so those hours are never read
