@@ -59,6 +59,21 @@ pub async fn replace_index(
         .await
 }
 
+/// Run `statements` (raw SQL) in order, on the migration's connection (in its transaction).
+///
+/// # Errors
+/// The database refused a statement; the ones after it do not run.
+pub async fn run_all(
+    manager: &SchemaManager<'_>,
+    statements: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<(), DbErr> {
+    let connection = manager.get_connection();
+    for statement in statements {
+        connection.execute_unprepared(statement.as_ref()).await?;
+    }
+    Ok(())
+}
+
 /// A column name for [`index`]'s list.
 pub fn iden(i: impl IntoIden) -> DynIden {
     i.into_iden()

@@ -606,11 +606,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => POSTGRES_SEARCH,
             _ => SQLITE_SEARCH,
         };
-        let connection = manager.get_connection();
-        for statement in statements {
-            connection.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        crate::helpers::run_all(manager, statements).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

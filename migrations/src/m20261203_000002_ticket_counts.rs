@@ -101,11 +101,7 @@ impl MigrationTrait for Migration {
             insert,
             counted_changed,
         ));
-        let connection = manager.get_connection();
-        for statement in statements {
-            connection.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        crate::helpers::run_all(manager, statements).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

@@ -149,11 +149,7 @@ fn statements(backend: DbBackend) -> Vec<String> {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let connection = manager.get_connection();
-        for statement in statements(manager.get_database_backend()) {
-            connection.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        crate::helpers::run_all(manager, statements(manager.get_database_backend())).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

@@ -21,11 +21,7 @@ impl MigrationTrait for Migration {
         if manager.get_database_backend() == DbBackend::Postgres {
             return Ok(());
         }
-        let db = manager.get_connection();
-        for statement in SQLITE {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        crate::helpers::run_all(manager, SQLITE).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

@@ -44,11 +44,7 @@ impl MigrationTrait for Migration {
             "DROP INDEX \"idx-tickets-sla_breach_at\"".to_owned(),
             "DROP INDEX \"idx-tickets-sla_alert_at\"".to_owned(),
         ];
-        let db = manager.get_connection();
-        for statement in statements {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        crate::helpers::run_all(manager, statements).await
     }
 
     fn use_transaction(&self) -> Option<bool> {
