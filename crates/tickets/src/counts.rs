@@ -271,12 +271,11 @@ pub async fn compact(db: &DatabaseConnection) -> Result<u64, DbErr> {
 
 /// The statement dropping the hourly SLA counts of the hours more than a day before the
 /// system clock's, run with each fold of hourly changes that moved some (only those write
-/// such hours). The
-/// statistics read only the hours after their now's (`later_hours_statement`), and their now,
-/// the server's clock, is never behind the system clock (tests move it forward only, and a
-/// restarted server starts from the system clock again), so those hours are never read
-/// again and the kept hours stay a few hundred rows. A day's margin covers servers whose
-/// clocks disagree a little.
+/// such hours). The statistics read only the hours after their now's
+/// (`later_hours_statement`), and their now, the server's clock, is never behind the system
+/// clock (tests move it forward only, and a restarted server starts from the system clock
+/// again), so those hours are never read again and the kept hours stay a few hundred rows. A
+/// day's margin covers servers whose clocks disagree a little.
 fn hours_gone_by() -> String {
     let before = utc_hour(Utc::now() - chrono::Duration::days(1));
     format!("DELETE FROM {HOUR_TOTALS} WHERE hour < '{before}'")
