@@ -277,11 +277,17 @@ async fn hand_back(db: &DatabaseConnection, id: Uuid, lock: &str) -> Result<(), 
         .col_expr(job::Column::FinishedAt, now.into())
         .filter(job::Column::Id.eq(id))
         .filter(job::Column::LockedBy.eq(lock))
-        .filter(job::Column::CancelRequested.eq(true))
-        .exec(db)
-        .await?;
-    if cancelled.rows_affected == 1 {
-        return log(db, id, "warn", "cancelled while the server shut down").await;
+        .filter(job::Column::CancelRequested.eq(true));
+    let cancelled = transition(
+        db,
+        id,
+        cancelled,
+        "warn",
+        "cancelled while the server shut down",
+    )
+    .await?;
+    if cancelled {
+        return Ok(());
     }
     let requeued = unlocked(now)
         .col_expr(job::Column::Status, JobStatus::Queued.as_str().into())
@@ -290,13 +296,34 @@ async fn hand_back(db: &DatabaseConnection, id: Uuid, lock: &str) -> Result<(), 
             sea_orm::ExprTrait::sub(sea_orm::sea_query::Expr::col(job::Column::Attempts), 1),
         )
         .filter(job::Column::Id.eq(id))
-        .filter(job::Column::LockedBy.eq(lock))
-        .exec(db)
-        .await?;
-    if requeued.rows_affected == 1 {
-        log(db, id, "warn", "handed back to the queue at shutdown").await?;
-    }
+        .filter(job::Column::LockedBy.eq(lock));
+    transition(
+        db,
+        id,
+        requeued,
+        "warn",
+        "handed back to the queue at shutdown",
+    )
+    .await?;
     Ok(())
+}
+
+/// Apply `update` (a change of job `id`'s state) and, if it took, write its log line in the same
+/// transaction: a reader never sees the new status without the line that tells it.
+async fn transition(
+    db: &DatabaseConnection,
+    id: Uuid,
+    update: sea_orm::UpdateMany<job::Entity>,
+    level: &str,
+    message: impl Into<String>,
+) -> Result<bool, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let applied = update.exec(&txn).await?.rows_affected == 1;
+    if applied {
+        log(&txn, id, level, message).await?;
+    }
+    txn.commit().await?;
+    Ok(applied)
 }
 
 fn lease_until(lease: Duration) -> chrono::DateTime<Utc> {
@@ -409,9 +436,7 @@ async fn reap(db: &DatabaseConnection) -> Result<(), DbErr> {
             Some(lock) => update.filter(job::Column::LockedBy.eq(lock.as_str())),
             None => update.filter(job::Column::LockedBy.is_null()),
         };
-        if update.exec(db).await?.rows_affected == 1 {
-            log(db, job.id, "warn", message).await?;
-        }
+        transition(db, job.id, update, "warn", message).await?;
     }
     Ok(())
 }
@@ -504,16 +529,13 @@ async fn finish(
             )
         }
     };
-    let result = update
+    let update = update
         .filter(job::Column::Id.eq(job.id))
-        .filter(job::Column::LockedBy.eq(lock))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
+        .filter(job::Column::LockedBy.eq(lock));
+    if !transition(db, job.id, update, level, message).await? {
         tracing::warn!(job_id = %job.id, "job was taken over by another worker before it finished");
-        return Ok(());
     }
-    log(db, job.id, level, message).await
+    Ok(())
 }
 
 impl JobRunner {
