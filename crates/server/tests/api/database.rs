@@ -144,3 +144,31 @@ async fn postgresql_sessions_run_without_jit() {
         assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "off");
     }
 }
+
+/// The pool takes a connection back without a round trip when it has nothing left to send
+/// (`vendor/sqlx-core`). A transaction dropped without a commit leaves its ROLLBACK to send: it
+/// must reach the server when the connection returns, not when its next user comes (maybe
+/// much later), or the abandoned transaction keeps its locks all that time.
+#[tokio::test]
+async fn a_dropped_transaction_is_rolled_back_when_its_connection_returns() {
+    use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
+    let app = spawn_app().await;
+    let db = shared::db::connect_url(&app.config.database_url, 1)
+        .await
+        .unwrap();
+    {
+        let abandoned = db.begin().await.unwrap();
+        key_row("user:1", "k").insert(&abandoned).await.unwrap();
+    }
+    // Another connection inserts the same key: it waits on the abandoned insert until the
+    // rollback reaches the server, and `db` is not used again meanwhile.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        key_row("user:1", "k").insert(&app.db),
+    )
+    .await
+    .expect("the abandoned transaction still holds its lock")
+    .unwrap();
+    // The pooled connection then serves its next user outside any transaction.
+    assert_eq!(idempotency_key::Entity::find().count(&db).await.unwrap(), 1);
+}
