@@ -125,6 +125,7 @@ impl RunningApp {
     pub async fn stop(self) {
         self.handle.stop(true).await;
         let _ = self.task.await;
+        shared::db::runtime_stopped();
         if let Some(runner) = self.runner {
             runner.shutdown().await;
         }
@@ -144,6 +145,7 @@ impl RunningApp {
         }
         self.handle.stop(false).await;
         let _ = self.task.await;
+        shared::db::runtime_stopped();
     }
 }
 
@@ -416,6 +418,8 @@ impl Application {
     /// The HTTP server failed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // The HTTP workers' runtimes are gone, and the connections they opened with them.
+        shared::db::runtime_stopped();
         if let Some(runner) = self.runner {
             runner.shutdown().await;
         }

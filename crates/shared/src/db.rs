@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::{Alias, Expr, Func, IntoCondition, IntoIden, SelectStatement};
 use sea_orm::{
@@ -88,6 +89,34 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
     open(url, max_connections, None).await
 }
 
+/// How long a pooled PostgreSQL connection may sit idle before a checkout checks it first
+/// (HikariCP's bypass window): under load connections come back within milliseconds and go
+/// out unchecked; a quiet server pays one round trip for a request that follows a pause.
+pub const PG_CHECK_IF_IDLE_FOR: Duration = Duration::from_millis(500);
+
+/// The process's reference instant for [`RUNTIME_STOPPED_AT`].
+static PROCESS_START: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// When (nanoseconds after [`PROCESS_START`]) a runtime that may have opened pooled connections
+/// last stopped; 0 when none has.
+static RUNTIME_STOPPED_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Record that a runtime which may have opened pooled connections has stopped: the HTTP
+/// workers', when the server stops. A PostgreSQL connection is a socket registered with the
+/// runtime it was opened on (a worker's, when the pool grew during a request) and dies with it,
+/// so every PostgreSQL connection opened before now is checked at its next checkout (the job
+/// runner still writes while it winds down) and replaced if it is dead.
+pub fn runtime_stopped() {
+    let now = u64::try_from(PROCESS_START.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    RUNTIME_STOPPED_AT.fetch_max(now.max(1), Ordering::AcqRel);
+}
+
+/// Whether a connection of `age` was opened before a runtime stopped ([`runtime_stopped`]).
+fn opened_before_a_runtime_stopped(age: Duration) -> bool {
+    let stopped = RUNTIME_STOPPED_AT.load(Ordering::Acquire);
+    stopped != 0 && PROCESS_START.elapsed().saturating_sub(age) <= Duration::from_nanos(stopped)
+}
+
 /// Open a pool of `max_connections`. On PostgreSQL, `statement_timeout` has the server cancel
 /// any statement running longer (SQLSTATE 57014, answered 503 by [`crate::AppError`]); SQLite
 /// has no such setting.
@@ -102,6 +131,8 @@ pub async fn open(
     if let Some(file) = sqlite_file(url) {
         create_sqlite_file(url, &file)?;
     }
+    // Set before any connection opens, so that every age is measured from after it.
+    LazyLock::force(&PROCESS_START);
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -136,14 +167,29 @@ pub async fn open(
                 .options([("jit", "off")])
                 .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
         });
+    // sqlx pings a connection on every checkout by default: one more round trip per statement
+    // (to the server, or to an SQLite connection's thread). Only a connection that may have
+    // died unseen is checked (a failed check replaces it instead of failing the request):
     if url.starts_with("sqlite:") {
-        // sqlx pings a connection on every checkout by default: one more round trip to the
-        // connection's thread per statement. An SQLite connection is a thread of this process
-        // and cannot be dropped by a peer, so only one idle long enough is checked. PostgreSQL
-        // keeps the ping: its connection is a socket that belongs to the runtime that opened
-        // it (an HTTP worker's, when the pool grew during a request) and dies with it; the
-        // ping finds that out and replaces the connection instead of failing the request.
+        // An SQLite connection is a thread of this process that no peer can drop.
         options.test_before_acquire_if_idle_for(Duration::from_secs(30));
+    } else {
+        // A PostgreSQL connection idle a while (the server may have ended it: a restart, an
+        // administrator, a network cut), and one a stopped runtime may own (see
+        // `runtime_stopped`). One dropped while in use fails its statement and is closed as it
+        // returns: it still awaits an answer, so the pool's release check finds it broken
+        // (vendor/sqlx-postgres).
+        options
+            .test_before_acquire_if_idle_for(PG_CHECK_IF_IDLE_FOR)
+            .map_sqlx_postgres_before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if opened_before_a_runtime_stopped(meta.age) {
+                        use sqlx::Connection as _;
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
     }
     if let Some(limit) = statement_timeout {
         // Sent as a startup parameter (ignored by SQLite).

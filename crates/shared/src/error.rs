@@ -308,6 +308,10 @@ impl From<DbErr> for AppError {
                 tracing::error!(error = %err, "database unavailable");
                 Self::Unavailable("The database is unavailable".to_owned())
             }
+            _ if connection_lost(&err) => {
+                tracing::error!(error = %err, "the connection to the database failed");
+                Self::Unavailable("The connection to the database failed".to_owned())
+            }
             _ if sqlstate(&err).as_deref() == Some(QUERY_CANCELED) => {
                 tracing::warn!(error = %err, "a statement ran past DB_STATEMENT_TIMEOUT_MS");
                 Self::Unavailable("The database took too long to answer".to_owned())
@@ -353,6 +357,27 @@ fn sqlstate(err: &DbErr) -> Option<String> {
         return None;
     };
     Some(e.as_database_error()?.code()?.into_owned())
+}
+
+/// The connection failed under the statement: the server ended it (a restart, an
+/// administrator, a network cut: the socket closed, or PostgreSQL's SQLSTATE class 08
+/// "connection exception" and 57P01–57P05, shutdown and termination) or an SQLite connection's
+/// thread is gone. The database is unavailable to this request; the pool closes the
+/// connection as it returns (`vendor/sqlx-postgres`), so a retry gets another.
+fn connection_lost(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    matches!(
+        **e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::PoolTimedOut
+    ) || sqlstate(err).is_some_and(|code| code.starts_with("08") || code.starts_with("57P0"))
 }
 
 /// The database refused a value the client sent (PostgreSQL SQLSTATE class 22 "data
@@ -472,6 +497,12 @@ mod tests {
             ),
             (AppError::internal(std::io::Error::other("x")), 500),
             (AppError::Unavailable("x".into()), 503),
+            (
+                AppError::from(DbErr::Query(sea_orm::RuntimeErr::SqlxError(
+                    std::sync::Arc::new(sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
+                ))),
+                503,
+            ),
         ];
         for (err, status) in cases {
             assert_eq!(err.status_code().as_u16(), status, "{err:?}");

@@ -172,3 +172,116 @@ async fn a_dropped_transaction_is_rolled_back_when_its_connection_returns() {
     // The pooled connection then serves its next user outside any transaction.
     assert_eq!(idempotency_key::Entity::find().count(&db).await.unwrap(), 1);
 }
+
+/// A PostgreSQL connection is a socket of the runtime that opened it: one opened by an HTTP
+/// worker (the pool grew during a request) dies with the worker's runtime when the server
+/// stops, while the job runner still writes. Checkouts are not pinged under load
+/// (`shared::db::PG_CHECK_IF_IDLE_FOR`), so the server records the stop
+/// (`shared::db::runtime_stopped`) and every connection opened before it is checked, and
+/// replaced if dead, instead of failing its next statement.
+#[tokio::test]
+async fn connections_of_a_stopped_runtime_are_replaced_not_lent() {
+    let app = spawn_app().await;
+    let db = shared::db::connect_url(&app.config.database_url, 4)
+        .await
+        .unwrap();
+    // The pool grows to 4 connections on a runtime of its own, which then stops. (Awaited
+    // from a blocking task: the connection `connect_url` opened belongs to this test's runtime,
+    // which must keep running to serve it.)
+    let pool = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let pause = match pool.get_database_backend() {
+                sea_orm::DbBackend::Postgres => "SELECT pg_sleep(0.05)",
+                _ => "SELECT 1",
+            };
+            let queries = (0..4).map(|_| pool.execute_unprepared(pause));
+            for result in futures_util::future::join_all(queries).await {
+                result.unwrap();
+            }
+        });
+    })
+    .await
+    .unwrap();
+    shared::db::runtime_stopped();
+    // At once (well within the idle window), every connection serves or is replaced.
+    let queries = (0..8).map(|_| db.execute_unprepared("SELECT 1"));
+    for result in futures_util::future::join_all(queries).await {
+        result.unwrap();
+    }
+}
+
+/// The server may end a pooled PostgreSQL connection (a restart, `pg_terminate_backend`, a
+/// network cut). Used within the idle window, the dead connection fails the one statement
+/// that finds it and is closed as it returns (it still awaits an answer:
+/// `vendor/sqlx-postgres`), not lent again to fail every later user; idle longer, it is
+/// checked at checkout and replaced before any statement fails.
+#[tokio::test]
+async fn a_connection_the_server_ended_is_replaced() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let db = shared::db::connect_url(&app.config.database_url, 1)
+        .await
+        .unwrap();
+    let backend_pid = |db: sea_orm::DatabaseConnection| async move {
+        db.query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT pg_backend_pid()",
+        ))
+        .await
+        .map(|row| row.unwrap().try_get_by_index::<i32>(0).unwrap())
+    };
+    let end = |pid: i32| {
+        let admin = app.db.clone();
+        async move {
+            admin
+                .execute_unprepared(&format!("SELECT pg_terminate_backend({pid})"))
+                .await
+                .unwrap();
+            // Until the backend has exited (its socket closed).
+            for _ in 0..200 {
+                let left = admin
+                    .query_one_raw(Statement::from_string(
+                        admin.get_database_backend(),
+                        format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get_by_index::<i64>(0)
+                    .unwrap();
+                if left == 0 {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            panic!("backend {pid} did not exit");
+        }
+    };
+
+    // Used again at once: one statement fails, the next gets a new connection.
+    let first = backend_pid(db.clone()).await.unwrap();
+    let used = std::time::Instant::now();
+    end(first).await;
+    let failed = backend_pid(db.clone()).await;
+    if used.elapsed() < shared::db::PG_CHECK_IF_IDLE_FOR {
+        // Answered 503 (the database is unavailable to this request), not 500.
+        let err = AppError::from(failed.expect_err("a dead connection answered"));
+        assert!(matches!(err, AppError::Unavailable(_)), "{err:?}");
+    }
+    let second = backend_pid(db.clone()).await.unwrap();
+    assert_ne!(second, first);
+
+    // Idle past the window: checked at checkout, replaced, nothing fails.
+    end(second).await;
+    tokio::time::sleep(shared::db::PG_CHECK_IF_IDLE_FOR + std::time::Duration::from_millis(100))
+        .await;
+    let third = backend_pid(db.clone()).await.unwrap();
+    assert_ne!(third, second);
+}

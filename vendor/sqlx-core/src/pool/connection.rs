@@ -306,8 +306,8 @@ impl<DB: Database> Floating<DB, Live<DB>> {
 
         // Presta patch (see vendor/README.md): a connection with nothing left to send needs no
         // round trip on release. Every query that ran to completion leaves it so; a dropped
-        // transaction queues its ROLLBACK (PostgreSQL) and is flushed by the ping below, and a
-        // statement cancelled mid-flight is waited out by its next user before it sends.
+        // transaction queues its ROLLBACK (PostgreSQL) and is flushed by the ping below, as is
+        // a statement still owed its answer (PostgreSQL, with vendor/sqlx-postgres).
         if !self.raw.should_flush() {
             self.release();
             return true;
