@@ -104,8 +104,9 @@ static RUNTIME_STOPPED_AT: AtomicU64 = AtomicU64::new(0);
 /// Record that a runtime which may have opened pooled connections has stopped: the HTTP
 /// workers', when the server stops. A PostgreSQL connection is a socket registered with the
 /// runtime it was opened on (a worker's, when the pool grew during a request) and dies with it,
-/// so every PostgreSQL connection opened before now is checked at its next checkout (the job
-/// runner still writes while it winds down) and replaced if it is dead.
+/// so every PostgreSQL connection opened before now is replaced at its next checkout (the job
+/// runner still writes while it winds down). The record is process-wide: in a process running
+/// several servers (the tests), one stopping costs the others' pools a reconnection each.
 pub fn runtime_stopped() {
     let now = u64::try_from(PROCESS_START.elapsed().as_nanos()).unwrap_or(u64::MAX);
     RUNTIME_STOPPED_AT.fetch_max(now.max(1), Ordering::AcqRel);
@@ -115,6 +116,15 @@ pub fn runtime_stopped() {
 fn opened_before_a_runtime_stopped(age: Duration) -> bool {
     let stopped = RUNTIME_STOPPED_AT.load(Ordering::Acquire);
     stopped != 0 && PROCESS_START.elapsed().saturating_sub(age) <= Duration::from_nanos(stopped)
+}
+
+/// Whether a runtime stopped ([`runtime_stopped`]) at or after `instant`: the connections
+/// opened before it are then replaced at their next checkout.
+#[must_use]
+pub fn runtime_stopped_since(instant: Instant) -> bool {
+    let stopped = RUNTIME_STOPPED_AT.load(Ordering::Acquire);
+    stopped != 0
+        && instant.saturating_duration_since(*PROCESS_START) <= Duration::from_nanos(stopped)
 }
 
 /// Open a pool of `max_connections`. On PostgreSQL, `statement_timeout` has the server cancel
@@ -169,26 +179,24 @@ pub async fn open(
         });
     // sqlx pings a connection on every checkout by default: one more round trip per statement
     // (to the server, or to an SQLite connection's thread). Only a connection that may have
-    // died unseen is checked (a failed check replaces it instead of failing the request):
+    // died unseen is checked (a failed check replaces it instead of failing the request), or
+    // replaced:
     if url.starts_with("sqlite:") {
         // An SQLite connection is a thread of this process that no peer can drop.
         options.test_before_acquire_if_idle_for(Duration::from_secs(30));
     } else {
         // A PostgreSQL connection idle a while (the server may have ended it: a restart, an
-        // administrator, a network cut), and one a stopped runtime may own (see
-        // `runtime_stopped`). One dropped while in use fails its statement and is closed as it
-        // returns: it still awaits an answer, so the pool's release check finds it broken
-        // (vendor/sqlx-postgres).
+        // administrator, a network cut) is checked; one a stopped runtime may own (see
+        // `runtime_stopped`) is replaced. One dropped while in use fails its statement and is
+        // closed as it returns: it still awaits an answer, so the pool's release check finds
+        // it broken (vendor/sqlx-postgres).
         options
             .test_before_acquire_if_idle_for(PG_CHECK_IF_IDLE_FOR)
-            .map_sqlx_postgres_before_acquire(|connection, meta| {
-                Box::pin(async move {
-                    if opened_before_a_runtime_stopped(meta.age) {
-                        use sqlx::Connection as _;
-                        connection.ping().await?;
-                    }
-                    Ok(true)
-                })
+            // Not pinged but replaced: a ping can pass on a stopped runtime's socket (tokio
+            // reads or writes at once when it already knows the socket ready, without asking
+            // the stopped reactor), and the next statement then fails.
+            .map_sqlx_postgres_before_acquire(|_, meta| {
+                Box::pin(async move { Ok(!opened_before_a_runtime_stopped(meta.age)) })
             });
     }
     if let Some(limit) = statement_timeout {
