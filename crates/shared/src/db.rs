@@ -112,12 +112,6 @@ pub fn runtime_stopped() {
     RUNTIME_STOPPED_AT.fetch_max(now.max(1), Ordering::AcqRel);
 }
 
-/// Whether a connection of `age` was opened before a runtime stopped ([`runtime_stopped`]).
-fn opened_before_a_runtime_stopped(age: Duration) -> bool {
-    let stopped = RUNTIME_STOPPED_AT.load(Ordering::Acquire);
-    stopped != 0 && PROCESS_START.elapsed().saturating_sub(age) <= Duration::from_nanos(stopped)
-}
-
 /// Whether a runtime stopped ([`runtime_stopped`]) at or after `instant`: the connections
 /// opened before it are then replaced at their next checkout.
 #[must_use]
@@ -178,9 +172,9 @@ pub async fn open(
                 .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1))
         });
     // sqlx pings a connection on every checkout by default: one more round trip per statement
-    // (to the server, or to an SQLite connection's thread). Only a connection that may have
-    // died unseen is checked (a failed check replaces it instead of failing the request), or
-    // replaced:
+    // (to the server, or to an SQLite connection's thread). Here only a connection that may
+    // have died unseen is checked first (a failed check replaces it instead of failing the
+    // request).
     if url.starts_with("sqlite:") {
         // An SQLite connection is a thread of this process that no peer can drop.
         options.test_before_acquire_if_idle_for(Duration::from_secs(30));
@@ -196,7 +190,11 @@ pub async fn open(
             // reads or writes at once when it already knows the socket ready, without asking
             // the stopped reactor), and the next statement then fails.
             .map_sqlx_postgres_before_acquire(|_, meta| {
-                Box::pin(async move { Ok(!opened_before_a_runtime_stopped(meta.age)) })
+                // Opened `age` ago (at the process's start at the earliest).
+                let opened = Instant::now()
+                    .checked_sub(meta.age)
+                    .unwrap_or(*PROCESS_START);
+                Box::pin(async move { Ok(!runtime_stopped_since(opened)) })
             });
     }
     if let Some(limit) = statement_timeout {

@@ -351,12 +351,16 @@ const QUERY_CANCELED: &str = "57014";
 /// The code the database gave for a failed statement (a PostgreSQL SQLSTATE, an SQLite result
 /// code), if it was the database that refused it.
 fn sqlstate(err: &DbErr) -> Option<String> {
+    Some(driver_error(err)?.as_database_error()?.code()?.into_owned())
+}
+
+/// The sqlx error under a failed statement, if that is what failed.
+fn driver_error(err: &DbErr) -> Option<&sqlx::Error> {
     use sea_orm::RuntimeErr;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
-        return None;
-    };
-    Some(e.as_database_error()?.code()?.into_owned())
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e),
+        _ => None,
+    }
 }
 
 /// The connection failed under the statement: the server ended it (a restart, an
@@ -365,18 +369,15 @@ fn sqlstate(err: &DbErr) -> Option<String> {
 /// thread is gone. The database is unavailable to this request; the pool closes the
 /// connection as it returns (`vendor/sqlx-postgres`), so a retry gets another.
 fn connection_lost(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
-        return false;
-    };
     matches!(
-        **e,
-        sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::PoolTimedOut
+        driver_error(err),
+        Some(
+            sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::PoolTimedOut
+        )
     ) || sqlstate(err).is_some_and(|code| code.starts_with("08") || code.starts_with("57P0"))
 }
 
