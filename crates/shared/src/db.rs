@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use sea_orm::sea_query::{Alias, Expr, Func, IntoCondition, IntoIden, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, Func, IntoCondition, IntoIden, PostgresQueryBuilder, SelectStatement, TableBuilder,
+};
 use sea_orm::{
     ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, IdenStatic, Iterable,
-    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -370,6 +372,53 @@ pub fn when(cond: impl IntoCondition, expr: impl Into<Expr>) -> Expr {
     Expr::case(cond, expr).finally(0).into()
 }
 
+/// Statements built once and bound anew on each call: for a hot statement whose building (its
+/// columns, aliases and joins put together by sea-query, then written out) costs more than
+/// running it. Each slot holds one shape of the SQL (a backend, say, or the options that change
+/// its text); it is built the first time with stand-in values, and each call replaces every
+/// value equal to a stand-in by the call's own.
+pub struct Templates<const N: usize> {
+    built: [OnceLock<Statement>; N],
+}
+
+impl<const N: usize> Templates<N> {
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            built: [const { OnceLock::new() }; N],
+        }
+    }
+
+    /// The statement of `slot`, built by `build` the first time (every time for a slot out of
+    /// range), with each value equal to the first of a pair of `binds` replaced by the second.
+    /// The stand-ins must be values the statement holds nowhere else.
+    pub fn bind(
+        &self,
+        slot: usize,
+        build: impl FnOnce() -> Statement,
+        binds: &[(Value, Value)],
+    ) -> Statement {
+        let mut statement = match self.built.get(slot) {
+            Some(built) => built.get_or_init(build).clone(),
+            None => build(),
+        };
+        if let Some(values) = &mut statement.values {
+            for value in &mut values.0 {
+                if let Some((_, own)) = binds.iter().find(|(stand_in, _)| stand_in == value) {
+                    *value = own.clone();
+                }
+            }
+        }
+        statement
+    }
+}
+
+impl<const N: usize> Default for Templates<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Select every column of `E` from `table` (the table's name or its alias in `select`), each
 /// named `{prefix}{column}`: what `E::Model::from_query_result(row, prefix)` reads back, so one
 /// statement can return the models of several joined tables.
@@ -384,6 +433,28 @@ pub fn select_model_columns<E: EntityTrait>(
             column.select_as(Expr::col((table.clone(), column))),
             Alias::new(format!("{prefix}{}", column.as_str())),
         );
+    }
+}
+
+/// Select a `NULL` for every column of `E`, named as [`select_model_columns`] names them: the
+/// padding of a `UNION ALL` branch that returns other models. PostgreSQL resolves the types
+/// of a chain of unions pair by pair, and two untyped `NULL`s become `text`, which a later
+/// branch's `uuid` or `boolean` cannot join: there each `NULL` is cast to its column's type.
+pub fn select_null_columns<E: EntityTrait>(
+    select: &mut SelectStatement,
+    backend: DbBackend,
+    prefix: &str,
+) {
+    for column in <E::Column as Iterable>::iter() {
+        let null = match backend {
+            DbBackend::Postgres => {
+                let mut ty = String::new();
+                PostgresQueryBuilder.prepare_column_type(column.def().get_column_type(), &mut ty);
+                Expr::cust(format!("CAST(NULL AS {ty})"))
+            }
+            _ => Expr::cust("NULL"),
+        };
+        select.expr_as(null, Alias::new(format!("{prefix}{}", column.as_str())));
     }
 }
 
@@ -403,6 +474,32 @@ pub type Txn = WriteTxn;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_is_built_once_and_bound_with_each_calls_values() {
+        use std::sync::atomic::AtomicUsize;
+        static TEMPLATES: Templates<1> = Templates::new();
+        let builds = AtomicUsize::new(0);
+        let stand_in = uuid::Uuid::max();
+        let build = |id: uuid::Uuid| {
+            builds.fetch_add(1, Ordering::Relaxed);
+            Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "SELECT ? WHERE ? = ? LIMIT ?",
+                [id.into(), 7i64.into(), id.into(), 20u64.into()],
+            )
+        };
+        let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        for (slot, own) in [(0, a), (0, b), (5, a), (5, b)] {
+            let statement =
+                TEMPLATES.bind(slot, || build(stand_in), &[(stand_in.into(), own.into())]);
+            assert_eq!(statement.sql, "SELECT ? WHERE ? = ? LIMIT ?");
+            let values = statement.values.unwrap().0;
+            assert_eq!(values, [own.into(), 7i64.into(), own.into(), 20u64.into()]);
+        }
+        // Once for slot 0, and each time for the slot out of range.
+        assert_eq!(builds.load(Ordering::Relaxed), 3);
+    }
 
     #[tokio::test]
     async fn a_deleted_sqlite_file_is_not_created_again_by_a_new_connection() {

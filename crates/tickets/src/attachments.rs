@@ -107,18 +107,6 @@ pub async fn visible_rows(
     query.all(db).await
 }
 
-/// Every attachment of a ticket, internal ones included, oldest first: the detail hands them
-/// to its messages and shows the ticket's own list through [`visible`].
-///
-/// # Errors
-/// Database errors.
-pub async fn of_ticket(
-    db: &impl ConnectionTrait,
-    ticket_id: Uuid,
-) -> Result<Vec<ticket_attachment::Model>, DbErr> {
-    visible_rows(db, Scope::Staff, ticket_id).await
-}
-
 /// The attachments among `files` that `scope` may see.
 #[must_use]
 pub fn visible(

@@ -168,23 +168,8 @@ impl From<ticket_history::Model> for HistoryView {
     }
 }
 
-/// Every history row of a ticket, oldest first (internal ones included).
-///
-/// # Errors
-/// Database errors.
-pub async fn rows(
-    db: &impl ConnectionTrait,
-    ticket_id: Uuid,
-) -> Result<Vec<ticket_history::Model>, DbErr> {
-    ticket_history::Entity::find()
-        .filter(ticket_history::Column::TicketId.eq(ticket_id))
-        .order_by_asc(ticket_history::Column::CreatedAt)
-        .order_by_asc(ticket_history::Column::Id)
-        .all(db)
-        .await
-}
-
-/// From a ticket's whole history ([`rows`]): its status timeline, and the rows `scope` may see.
+/// From a ticket's whole history (as [`crate::tickets::contents`] reads it): its status
+/// timeline, and the rows `scope` may see.
 #[must_use]
 pub fn split(
     scope: Scope,

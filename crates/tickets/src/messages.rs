@@ -138,34 +138,6 @@ pub fn attach(
         .collect()
 }
 
-/// The latest `limit` messages `scope` may see (oldest first, without their files: see
-/// [`attach`]) and how many there are.
-///
-/// # Errors
-/// Database errors.
-pub async fn latest_visible(
-    db: &impl ConnectionTrait,
-    scope: Scope,
-    ticket_id: Uuid,
-    limit: u64,
-) -> Result<(Vec<ticket_message::Model>, u64), sea_orm::DbErr> {
-    // The latest messages are the first page, newest first.
-    let (mut latest, total) = page_and_total(
-        PageParams { page: 1, limit },
-        || {
-            visible_messages(scope, ticket_id)
-                .order_by_desc(ticket_message::Column::CreatedAt)
-                .order_by_desc(ticket_message::Column::Id)
-                .limit(limit)
-                .all(db)
-        },
-        || visible_messages(scope, ticket_id).count(db),
-    )
-    .await?;
-    latest.reverse();
-    Ok((latest, total))
-}
-
 /// A page of a ticket's messages, oldest first.
 ///
 /// # Errors

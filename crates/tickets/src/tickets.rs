@@ -2,6 +2,7 @@
 //! actions of seed 003 (`affecter`, `escalader`, `cloturer`, `reopen`, `changer_priorite`,
 //! `ajouter_tags`).
 
+pub mod contents;
 pub mod creation;
 pub mod service;
 

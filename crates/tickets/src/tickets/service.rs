@@ -29,13 +29,12 @@ use crate::filters::{self, TicketFilters, c, ch, t, tcol};
 use crate::history::{self, Author, Entry, STATUS_CHANGE};
 use crate::scope::{Caller, Scope};
 use crate::sla::{SlaLevel, human};
+use crate::tickets::contents::{self, Contents};
 use crate::tickets::creation::{Created, NewTicket};
 use crate::{attachments, messages};
 
 /// At most this many tags on a ticket.
 pub const MAX_TAGS: usize = 20;
-/// Messages shown in a ticket's detail (the latest ones).
-const DETAIL_MESSAGES: u64 = 200;
 
 /// Lower-case, trimmed, de-duplicated tags of letters, digits, `-` and `_`.
 ///
@@ -554,33 +553,8 @@ pub async fn detail_of(
     scope: Scope,
     parties: Parties,
 ) -> Result<TicketDetail, AppError> {
-    let history_rows = history::rows(db, parties.ticket.id).await?;
-    let (latest, nb_messages) =
-        messages::latest_visible(db, scope, parties.ticket.id, DETAIL_MESSAGES).await?;
-    // Read after the messages, so the files of every message shown are among them.
-    let files = attachments::of_ticket(db, parties.ticket.id).await?;
-    Ok(assemble(
-        state,
-        scope,
-        parties,
-        Contents {
-            history: history_rows,
-            latest_messages: latest,
-            nb_messages,
-            files,
-        },
-    ))
-}
-
-/// What a ticket's detail shows besides the ticket row and its parties.
-struct Contents {
-    /// The whole history, oldest first (internal rows included; filtered by scope here).
-    history: Vec<entity::ticket_history::Model>,
-    /// The latest visible messages, oldest first, and how many visible messages there are.
-    latest_messages: Vec<ticket_message::Model>,
-    nb_messages: u64,
-    /// Every attachment of the ticket (filtered by scope here).
-    files: Vec<ticket_attachment::Model>,
+    let contents = contents::read(db, scope, parties.ticket.id).await?;
+    Ok(assemble(state, scope, parties, contents))
 }
 
 fn assemble(

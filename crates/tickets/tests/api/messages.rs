@@ -224,3 +224,102 @@ async fn writing_messages_follows_the_rules() {
     assert_eq!(page["meta"]["total"], 5);
     assert_eq!(contents(&page["data"]), ["m2", "m3"]);
 }
+
+/// The detail shows the latest 200 messages a caller may see, oldest first, with how many
+/// there are and each one's files; the ticket's own file list leaves out the internal files
+/// for a client.
+#[tokio::test]
+async fn the_detail_shows_the_latest_messages_with_their_files() {
+    use chrono::{Duration, Utc};
+    use entity::{ticket_attachment, ticket_message};
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    let w = world().await;
+    let ticket = w.ticket_of_a().await;
+    let id = s(&ticket, "id");
+    let ticket_id: uuid::Uuid = id.parse().unwrap();
+    let start = Utc::now() - Duration::days(1);
+    // 210 messages, one a second; every seventh one an internal note (30 of them).
+    let messages: Vec<ticket_message::ActiveModel> = (0..210)
+        .map(|i| ticket_message::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            ticket_id: Set(ticket_id),
+            author_id: Set(None),
+            auteur: Set("Équipe".into()),
+            contenu: Set(format!("m{i:03}")),
+            interne: Set(i % 7 == 0),
+            created_at: Set(start + Duration::seconds(i)),
+        })
+        .collect();
+    let newest = messages[209].id.clone().unwrap();
+    let oldest = messages[0].id.clone().unwrap();
+    ticket_message::Entity::insert_many(messages)
+        .exec(&w.app.db)
+        .await
+        .unwrap();
+    let file = |nom: &str, message_id: Option<uuid::Uuid>, interne: bool, at: i64| {
+        ticket_attachment::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            ticket_id: Set(ticket_id),
+            message_id: Set(message_id),
+            nom: Set(nom.into()),
+            content_type: Set("text/plain".into()),
+            taille: Set(3),
+            sha256: Set("0".repeat(64)),
+            storage_key: Set(format!("tickets/{ticket_id}/{nom}")),
+            description: Set(None),
+            interne: Set(interne),
+            uploaded_by: Set(None),
+            created_at: Set(start + Duration::seconds(at)),
+        }
+    };
+    ticket_attachment::Entity::insert_many([
+        file("plan.txt", Some(newest), false, 209),
+        file("ancien.txt", Some(oldest), true, 0),
+        file("devis.txt", None, true, 100),
+    ])
+    .exec(&w.app.db)
+    .await
+    .unwrap();
+
+    let path = format!("/api/tickets-client/{id}");
+    let staff = w.get(&path, &w.staff).await.ok(200);
+    assert_eq!(staff["nb_messages"], 210);
+    let shown = contents(&staff["messages"]);
+    let latest: Vec<String> = (10..210).map(|i| format!("m{i:03}")).collect();
+    assert_eq!(shown, latest);
+    let files_of = |view: &Value, nth: usize| -> Vec<String> {
+        view["messages"][nth]["piece_jointes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| s(f, "nom").to_owned())
+            .collect()
+    };
+    assert_eq!(files_of(&staff, 199), ["plan.txt"]);
+    assert!(files_of(&staff, 0).is_empty());
+    let ticket_files = |view: &Value| -> Vec<String> {
+        view["piece_jointes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| s(f, "nom").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ticket_files(&staff),
+        ["ancien.txt", "devis.txt", "plan.txt"]
+    );
+    assert_eq!(staff["historique"][0]["action"], "created");
+
+    // The client sees the 180 public messages, all of them, and the public file.
+    let client = w.get(&path, &w.client_a).await.ok(200);
+    assert_eq!(client["nb_messages"], 180);
+    let public: Vec<String> = (0..210)
+        .filter(|i| i % 7 != 0)
+        .map(|i| format!("m{i:03}"))
+        .collect();
+    assert_eq!(contents(&client["messages"]), public);
+    assert_eq!(files_of(&client, 179), ["plan.txt"]);
+    assert_eq!(ticket_files(&client), ["plan.txt"]);
+}
