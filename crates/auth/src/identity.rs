@@ -19,10 +19,12 @@ use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter,
 };
 use serde::Serialize;
 use shared::AppError;
+use shared::db::Templates;
 use shared::request::{Principal, error_response};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -257,47 +259,66 @@ async fn load_account(
     user_id: Uuid,
     sid: Option<Uuid>,
 ) -> Result<Option<AccountCheck>, sea_orm::DbErr> {
-    let mut select = Query::select();
-    select
-        .columns([
-            (user::Entity, user::Column::Id),
-            (user::Entity, user::Column::Role),
-            (user::Entity, user::Column::Email),
-            (user::Entity, user::Column::FullName),
-            (user::Entity, user::Column::CompanyId),
-            (user::Entity, user::Column::IsActive),
-            (user::Entity, user::Column::EmailVerifiedAt),
-            (user::Entity, user::Column::PasswordMustChange),
-        ])
-        .from(user::Entity)
-        .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user_id));
-    let session_column = |column: session::Column| -> Expr {
-        match sid {
-            Some(_) => Expr::col((session::Entity, column)),
-            None => Expr::cust("NULL"),
-        }
+    // Its SQL is built once per backend and kind of token (bench/RESULTS.md item 22).
+    static STATEMENTS: Templates<4> = Templates::new();
+    const USER: Uuid = Uuid::max();
+    const SESSION: Uuid = Uuid::from_u128(u128::MAX - 1);
+    let backend = db.get_database_backend();
+    let shape = usize::from(sid.is_some());
+    let slot = match backend {
+        DbBackend::Sqlite => shape,
+        DbBackend::Postgres => 2 + shape,
+        _ => usize::MAX,
     };
-    select
-        .expr_as(
-            session_column(session::Column::UserId),
-            Alias::new("session_user_id"),
-        )
-        .expr_as(
-            session_column(session::Column::ExpiresAt),
-            Alias::new("session_expires_at"),
-        )
-        .expr_as(
-            session_column(session::Column::RevokedAt),
-            Alias::new("session_revoked_at"),
-        );
+    let build = || {
+        let mut select = Query::select();
+        select
+            .columns([
+                (user::Entity, user::Column::Id),
+                (user::Entity, user::Column::Role),
+                (user::Entity, user::Column::Email),
+                (user::Entity, user::Column::FullName),
+                (user::Entity, user::Column::CompanyId),
+                (user::Entity, user::Column::IsActive),
+                (user::Entity, user::Column::EmailVerifiedAt),
+                (user::Entity, user::Column::PasswordMustChange),
+            ])
+            .from(user::Entity)
+            .and_where(Expr::col((user::Entity, user::Column::Id)).eq(USER));
+        let session_column = |column: session::Column| -> Expr {
+            match sid {
+                Some(_) => Expr::col((session::Entity, column)),
+                None => Expr::cust("NULL"),
+            }
+        };
+        select
+            .expr_as(
+                session_column(session::Column::UserId),
+                Alias::new("session_user_id"),
+            )
+            .expr_as(
+                session_column(session::Column::ExpiresAt),
+                Alias::new("session_expires_at"),
+            )
+            .expr_as(
+                session_column(session::Column::RevokedAt),
+                Alias::new("session_revoked_at"),
+            );
+        if sid.is_some() {
+            select.join(
+                JoinType::LeftJoin,
+                session::Entity,
+                Expr::col((session::Entity, session::Column::Id)).eq(SESSION),
+            );
+        }
+        backend.build(&select)
+    };
+    let mut binds = vec![(USER.into(), user_id.into())];
     if let Some(sid) = sid {
-        select.join(
-            JoinType::LeftJoin,
-            session::Entity,
-            Expr::col((session::Entity, session::Column::Id)).eq(sid),
-        );
+        binds.push((SESSION.into(), sid.into()));
     }
-    db.query_one(&select)
+    let statement = STATEMENTS.bind(slot, build, &binds);
+    db.query_one_raw(statement)
         .await?
         .map(|row| AccountCheck::from_query_result(&row, ""))
         .transpose()

@@ -15,6 +15,7 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::audit::{self, AuditEntry};
+use shared::db::Templates;
 use shared::pagination::{Order, PageParams, Sort, page_and_total};
 use shared::{AppError, PageMeta, Paginated};
 use uuid::Uuid;
@@ -453,22 +454,46 @@ pub async fn find_with_parties(
     scope: Scope,
     key: &TicketKey,
 ) -> Result<Parties, AppError> {
-    let mut select = filters::tickets_only();
-    shared::db::select_model_columns::<ticket::Entity>(&mut select, t(), "t_");
-    shared::db::select_model_columns::<company::Entity>(&mut select, c(), "c_");
-    shared::db::select_model_columns::<chantier::Entity>(&mut select, ch(), "ch_");
-    filters::join_names(&mut select);
-    match key {
-        TicketKey::Id(id) => select.and_where(tcol(ticket::Column::Id).eq(*id)),
-        TicketKey::Numero(numero) => {
-            select.and_where(tcol(ticket::Column::Numero).eq(numero.as_str()))
-        }
+    // Its SQL is built once per shape: backend, key and scope (bench/RESULTS.md item 22).
+    static STATEMENTS: Templates<8> = Templates::new();
+    const TICKET: Uuid = Uuid::max();
+    const COMPANY: Uuid = Uuid::from_u128(u128::MAX - 1);
+    const NUMERO: &str = "\u{1}numero";
+    let backend = db.get_database_backend();
+    let by_numero = matches!(key, TicketKey::Numero(_));
+    let shape = 2 * usize::from(by_numero) + usize::from(scope.is_staff());
+    let slot = match backend {
+        DbBackend::Sqlite => shape,
+        DbBackend::Postgres => 4 + shape,
+        _ => usize::MAX,
     };
-    if let Some(company) = scope.company() {
-        select.and_where(tcol(ticket::Column::ClientId).eq(company));
+    let build = || {
+        let mut select = filters::tickets_only();
+        shared::db::select_model_columns::<ticket::Entity>(&mut select, t(), "t_");
+        shared::db::select_model_columns::<company::Entity>(&mut select, c(), "c_");
+        shared::db::select_model_columns::<chantier::Entity>(&mut select, ch(), "ch_");
+        filters::join_names(&mut select);
+        if by_numero {
+            select.and_where(tcol(ticket::Column::Numero).eq(NUMERO));
+        } else {
+            select.and_where(tcol(ticket::Column::Id).eq(TICKET));
+        }
+        if !scope.is_staff() {
+            select.and_where(tcol(ticket::Column::ClientId).eq(COMPANY));
+        }
+        backend.build(&select)
+    };
+    let mut binds: Vec<(sea_orm::Value, sea_orm::Value)> = Vec::with_capacity(2);
+    match key {
+        TicketKey::Id(id) => binds.push((TICKET.into(), (*id).into())),
+        TicketKey::Numero(numero) => binds.push((NUMERO.into(), numero.as_str().into())),
     }
+    if let Some(company) = scope.company() {
+        binds.push((COMPANY.into(), company.into()));
+    }
+    let statement = STATEMENTS.bind(slot, build, &binds);
     let row = db
-        .query_one(&select)
+        .query_one_raw(statement)
         .await?
         .ok_or_else(|| AppError::not_found("No such ticket"))?;
     let ticket = ticket::Model::from_query_result(&row, "t_")?;
