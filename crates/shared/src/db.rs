@@ -7,7 +7,8 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::{
-    Alias, Expr, Func, IntoCondition, IntoIden, PostgresQueryBuilder, SelectStatement, TableBuilder,
+    Alias, ColumnType, Expr, Func, IntoCondition, IntoIden, PostgresQueryBuilder, SelectStatement,
+    TableBuilder,
 };
 use sea_orm::{
     ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, DatabaseConnection,
@@ -436,25 +437,33 @@ pub fn select_model_columns<E: EntityTrait>(
     }
 }
 
-/// Select a `NULL` for every column of `E`, named as [`select_model_columns`] names them: the
-/// padding of a `UNION ALL` branch that returns other models. PostgreSQL resolves the types
-/// of a chain of unions pair by pair, and two untyped `NULL`s become `text`, which a later
-/// branch's `uuid` or `boolean` cannot join: there each `NULL` is cast to its column's type.
+/// A `NULL` of column type `ty`: cast to it on PostgreSQL, which resolves the types of a chain
+/// of unions pair by pair (two untyped `NULL`s become `text`, which a later branch's `uuid` or
+/// `boolean` cannot join); SQLite's values carry their own types.
+#[must_use]
+pub fn null_of(backend: DbBackend, ty: &ColumnType) -> Expr {
+    match backend {
+        DbBackend::Postgres => {
+            let mut name = String::new();
+            PostgresQueryBuilder.prepare_column_type(ty, &mut name);
+            Expr::cust(format!("CAST(NULL AS {name})"))
+        }
+        _ => Expr::cust("NULL"),
+    }
+}
+
+/// Select a `NULL` ([`null_of`]) for every column of `E`, named as [`select_model_columns`]
+/// names them: the padding of a `UNION ALL` branch that returns other models.
 pub fn select_null_columns<E: EntityTrait>(
     select: &mut SelectStatement,
     backend: DbBackend,
     prefix: &str,
 ) {
     for column in <E::Column as Iterable>::iter() {
-        let null = match backend {
-            DbBackend::Postgres => {
-                let mut ty = String::new();
-                PostgresQueryBuilder.prepare_column_type(column.def().get_column_type(), &mut ty);
-                Expr::cust(format!("CAST(NULL AS {ty})"))
-            }
-            _ => Expr::cust("NULL"),
-        };
-        select.expr_as(null, Alias::new(format!("{prefix}{}", column.as_str())));
+        select.expr_as(
+            null_of(backend, column.def().get_column_type()),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
     }
 }
 

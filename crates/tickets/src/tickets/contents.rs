@@ -8,9 +8,11 @@
 //! from one snapshot, so the files of every message shown are among the files read.
 
 use entity::{ticket_attachment, ticket_history, ticket_message};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{
+    Alias, ColumnType, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, FromQueryResult, Iterable};
-use shared::db::{Templates, count_of, select_model_columns, select_null_columns};
+use shared::db::{Templates, count_of, null_of, select_model_columns, select_null_columns};
 use uuid::Uuid;
 
 use crate::scope::Scope;
@@ -102,7 +104,10 @@ fn select(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> SelectStatement 
     let mut history = branch(HISTORY);
     select_model_columns::<ticket_history::Entity>(&mut history, h.clone(), "h_");
     select_null_columns::<ticket_message::Entity>(&mut history, backend, "m_");
-    history.expr_as(null_bigint(backend), Alias::new("m_total"));
+    history.expr_as(
+        null_of(backend, &ColumnType::BigInteger),
+        Alias::new("m_total"),
+    );
     select_null_columns::<ticket_attachment::Entity>(&mut history, backend, "a_");
     history
         .from_as(ticket_history::Entity, h.clone())
@@ -135,7 +140,10 @@ fn select(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> SelectStatement 
     let mut files = branch(ATTACHMENT);
     select_null_columns::<ticket_history::Entity>(&mut files, backend, "h_");
     select_null_columns::<ticket_message::Entity>(&mut files, backend, "m_");
-    files.expr_as(null_bigint(backend), Alias::new("m_total"));
+    files.expr_as(
+        null_of(backend, &ColumnType::BigInteger),
+        Alias::new("m_total"),
+    );
     select_model_columns::<ticket_attachment::Entity>(&mut files, a.clone(), "a_");
     files
         .from_as(ticket_attachment::Entity, a.clone())
@@ -152,11 +160,4 @@ fn branch(kind: i32) -> SelectStatement {
     let mut select = Query::select();
     select.expr_as(Expr::cust(kind.to_string()), Alias::new("k"));
     select
-}
-
-fn null_bigint(backend: DbBackend) -> Expr {
-    match backend {
-        DbBackend::Postgres => Expr::cust("CAST(NULL AS bigint)"),
-        _ => Expr::cust("NULL"),
-    }
 }
