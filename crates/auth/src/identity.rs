@@ -19,8 +19,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
 };
 use serde::Serialize;
 use shared::AppError;
@@ -260,16 +259,10 @@ async fn load_account(
     sid: Option<Uuid>,
 ) -> Result<Option<AccountCheck>, sea_orm::DbErr> {
     // Its SQL is built once per backend and kind of token (bench/RESULTS.md item 22).
-    static STATEMENTS: Templates<4> = Templates::new();
+    static STATEMENTS: Templates<2> = Templates::new();
     const USER: Uuid = Uuid::max();
     const SESSION: Uuid = Uuid::from_u128(u128::MAX - 1);
     let backend = db.get_database_backend();
-    let shape = usize::from(sid.is_some());
-    let slot = match backend {
-        DbBackend::Sqlite => shape,
-        DbBackend::Postgres => 2 + shape,
-        _ => usize::MAX,
-    };
     let build = || {
         let mut select = Query::select();
         select
@@ -317,7 +310,7 @@ async fn load_account(
     if let Some(sid) = sid {
         binds.push((SESSION.into(), sid.into()));
     }
-    let statement = STATEMENTS.bind(slot, build, &binds);
+    let statement = STATEMENTS.bind(backend, usize::from(sid.is_some()), build, &binds);
     db.query_one_raw(statement)
         .await?
         .map(|row| AccountCheck::from_query_result(&row, ""))

@@ -375,31 +375,40 @@ pub fn when(cond: impl IntoCondition, expr: impl Into<Expr>) -> Expr {
 
 /// Statements built once and bound anew on each call: for a hot statement whose building (its
 /// columns, aliases and joins put together by sea-query, then written out) costs more than
-/// running it. Each slot holds one shape of the SQL (a backend, say, or the options that change
-/// its text); it is built the first time with stand-in values, and each call replaces every
-/// value equal to a stand-in by the call's own.
+/// running it. Each of the `N` shapes (the options that change the SQL's text) is built once
+/// per backend, the first time, with stand-in values; each call replaces every value equal to
+/// a stand-in by the call's own.
 pub struct Templates<const N: usize> {
-    built: [OnceLock<Statement>; N],
+    sqlite: [OnceLock<Statement>; N],
+    postgres: [OnceLock<Statement>; N],
 }
 
 impl<const N: usize> Templates<N> {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            built: [const { OnceLock::new() }; N],
+            sqlite: [const { OnceLock::new() }; N],
+            postgres: [const { OnceLock::new() }; N],
         }
     }
 
-    /// The statement of `slot`, built by `build` the first time (every time for a slot out of
-    /// range), with each value equal to the first of a pair of `binds` replaced by the second.
-    /// The stand-ins must be values the statement holds nowhere else.
+    /// The statement of `shape` on `backend`, built by `build` the first time (every time for
+    /// a shape out of range or another backend), with each value equal to the first of a pair
+    /// of `binds` replaced by the second. The stand-ins must be values the statement holds
+    /// nowhere else.
     pub fn bind(
         &self,
-        slot: usize,
+        backend: DbBackend,
+        shape: usize,
         build: impl FnOnce() -> Statement,
         binds: &[(Value, Value)],
     ) -> Statement {
-        let mut statement = match self.built.get(slot) {
+        let built = match backend {
+            DbBackend::Sqlite => self.sqlite.get(shape),
+            DbBackend::Postgres => self.postgres.get(shape),
+            _ => None,
+        };
+        let mut statement = match built {
             Some(built) => built.get_or_init(build).clone(),
             None => build(),
         };
@@ -499,14 +508,18 @@ mod tests {
             )
         };
         let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
-        for (slot, own) in [(0, a), (0, b), (5, a), (5, b)] {
-            let statement =
-                TEMPLATES.bind(slot, || build(stand_in), &[(stand_in.into(), own.into())]);
+        for (shape, own) in [(0, a), (0, b), (5, a), (5, b)] {
+            let statement = TEMPLATES.bind(
+                DbBackend::Sqlite,
+                shape,
+                || build(stand_in),
+                &[(stand_in.into(), own.into())],
+            );
             assert_eq!(statement.sql, "SELECT ? WHERE ? = ? LIMIT ?");
             let values = statement.values.unwrap().0;
             assert_eq!(values, [own.into(), 7i64.into(), own.into(), 20u64.into()]);
         }
-        // Once for slot 0, and each time for the slot out of range.
+        // Once for shape 0, and each time for the shape out of range.
         assert_eq!(builds.load(Ordering::Relaxed), 3);
     }
 

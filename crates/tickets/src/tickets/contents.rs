@@ -20,8 +20,8 @@ use crate::scope::Scope;
 /// Messages shown in a ticket's detail (the latest ones).
 pub const LATEST_MESSAGES: u64 = 200;
 
-/// The statement's SQL for each backend, for staff and for clients (the messages they see).
-static STATEMENTS: Templates<4> = Templates::new();
+/// The statement's SQL for clients and for staff (the messages they see).
+static STATEMENTS: Templates<2> = Templates::new();
 /// What stands for the ticket in the statement built once.
 const TICKET_STAND_IN: Uuid = Uuid::max();
 
@@ -54,15 +54,9 @@ pub async fn read(
     ticket_id: Uuid,
 ) -> Result<Contents, DbErr> {
     let backend = db.get_database_backend();
-    let slot = match (backend, scope.is_staff()) {
-        (DbBackend::Sqlite, false) => 0,
-        (DbBackend::Sqlite, true) => 1,
-        (DbBackend::Postgres, false) => 2,
-        (DbBackend::Postgres, true) => 3,
-        _ => usize::MAX,
-    };
     let statement = STATEMENTS.bind(
-        slot,
+        backend,
+        usize::from(scope.is_staff()),
         || backend.build(&select(backend, scope, TICKET_STAND_IN)),
         &[(TICKET_STAND_IN.into(), ticket_id.into())],
     );
