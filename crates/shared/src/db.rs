@@ -19,6 +19,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
+mod sqlite_memory;
+
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).
 #[must_use]
 pub fn sqlite_file(url: &str) -> Option<PathBuf> {
@@ -135,6 +137,15 @@ pub async fn open(
     max_connections: u32,
     statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
+    if url.starts_with("sqlite:") {
+        // Before the process's first SQLite connection (`sqlite_memory`).
+        if let Err(code) = sqlite_memory::install() {
+            tracing::warn!(
+                code,
+                "SQLite was initialized before its allocator could be set; it keeps glibc's malloc"
+            );
+        }
+    }
     if let Some(file) = sqlite_file(url) {
         create_sqlite_file(url, &file)?;
     }
@@ -521,6 +532,17 @@ mod tests {
         }
         // Once for shape 0, and each time for the shape out of range.
         assert_eq!(builds.load(Ordering::Relaxed), 3);
+    }
+
+    #[tokio::test]
+    async fn sqlite_allocates_through_mimalloc() {
+        let db = connect_url("sqlite::memory:", 1).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (s TEXT); INSERT INTO t VALUES ('x')")
+            .await
+            .unwrap();
+        assert_eq!(sqlite_memory::install(), Ok(()));
+        assert!(sqlite_memory::sqlite_allocates_with_mimalloc());
+        db.close().await.ok();
     }
 
     #[tokio::test]
