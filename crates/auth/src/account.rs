@@ -736,8 +736,9 @@ pub async fn me(
     db: web::Data<DatabaseConnection>,
     caller: AuthUser,
 ) -> Result<ApiResponse<UserView>, AppError> {
-    let account = users::load(db.get_ref(), caller.id).await?;
-    Ok(ApiResponse::ok(users::view(db.get_ref(), &account).await?))
+    Ok(ApiResponse::ok(
+        users::load_view(db.get_ref(), caller.id).await?,
+    ))
 }
 
 /// What a user may change about themselves. Anything else (role, company, activation) is

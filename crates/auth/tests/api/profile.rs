@@ -169,3 +169,36 @@ async fn permissions_follow_the_role() {
         assert_eq!(permissions, auth::permissions::for_role(role));
     }
 }
+
+#[tokio::test]
+async fn me_shows_the_account_with_its_company_as_login_does() {
+    let app = spawn_app().await;
+    let email = "me-client@example.test";
+    let client = app
+        .login_as_email(Role::Client, email, Some("Bâtiments Durand"))
+        .await;
+    let data = crate::me(&app, &client.token).await.ok(200);
+    assert_eq!(data["email"], email);
+    assert_eq!(data["role"], "client");
+    assert_eq!(
+        data["company_id"],
+        client.company_id.unwrap().to_string().as_str()
+    );
+    assert_eq!(data["company_name"], "Bâtiments Durand");
+    // The same view as the one login answers with, field for field (but the time of the
+    // last login, which that login moves).
+    let mut login = app.login(email, &client.password).await.ok(200);
+    let mut data = data;
+    data.as_object_mut().unwrap().remove("last_login_at");
+    login["user"]
+        .as_object_mut()
+        .unwrap()
+        .remove("last_login_at");
+    assert_eq!(data, login["user"]);
+
+    // Staff have no company.
+    let staff = app.login_as(Role::Prestataire).await;
+    let data = crate::me(&app, &staff.token).await.ok(200);
+    assert_eq!(data["id"], staff.id.to_string().as_str());
+    assert!(data["company_id"].is_null() && data["company_name"].is_null());
+}
