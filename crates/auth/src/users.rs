@@ -120,10 +120,7 @@ pub async fn load_view(db: &impl ConnectionTrait, id: Uuid) -> Result<UserView, 
         backend.build(&select)
     };
     let statement = STATEMENT.bind(backend, 0, build, &[(USER.into(), id.into())]);
-    let row = db
-        .query_one_raw(statement)
-        .await?
-        .ok_or_else(vanished)?;
+    let row = db.query_one_raw(statement).await?.ok_or_else(vanished)?;
     let account = user::Model::from_query_result(&row, "u_")?;
     let company_name: Option<String> = row.try_get("", "company_name")?;
     Ok(view_of(&account, company_name))

@@ -1,6 +1,7 @@
 //! `/api/client/invoices`: the company's invoices (drafts are never shown), one with its lines,
 //! VAT per rate and payments, and its PDF.
 
+pub mod contents;
 pub mod pdf;
 pub mod service;
 

@@ -7,8 +7,8 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::{
-    Alias, ColumnType, Expr, Func, IntoCondition, IntoIden, PostgresQueryBuilder, SelectStatement,
-    TableBuilder,
+    Alias, ColumnType, Expr, Func, IntoCondition, IntoIden, PostgresQueryBuilder, Query,
+    SelectStatement, TableBuilder,
 };
 use sea_orm::{
     ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, DatabaseConnection,
@@ -485,6 +485,16 @@ pub fn select_null_columns<E: EntityTrait>(
             Alias::new(format!("{prefix}{}", column.as_str())),
         );
     }
+}
+
+/// The start of one branch of a `UNION ALL` whose rows hold different models: its first
+/// column, `k`, says which (`kind`); each branch then selects its own model's columns
+/// ([`select_model_columns`]) and `NULL`s for the others' ([`select_null_columns`]).
+#[must_use]
+pub fn union_branch(kind: i32) -> SelectStatement {
+    let mut select = Query::select();
+    select.expr_as(Expr::cust(kind.to_string()), Alias::new("k"));
+    select
 }
 
 /// Human name of the backend, for logs and metrics.

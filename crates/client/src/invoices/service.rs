@@ -19,6 +19,7 @@ use shared::pagination::{PageParams, Sort, fetch_page};
 use shared::{AppError, Paginated};
 use uuid::Uuid;
 
+use super::contents::{self, Whole};
 use super::{
     InvoiceDetail, InvoiceFilters, InvoiceLineView, InvoiceSort, InvoiceStatusFilter,
     InvoiceSummary, PartyView, VatLine,
@@ -239,10 +240,16 @@ pub async fn issue(
 /// What a client may see: the company's outgoing invoices, drafts excepted.
 #[must_use]
 pub fn visible(company_id: Uuid) -> Select<invoice::Entity> {
-    invoice::Entity::find()
-        .filter(invoice::Column::CompanyId.eq(company_id))
-        .filter(invoice::Column::Direction.eq(InvoiceDirection::Out))
-        .filter(invoice::Column::Status.ne(InvoiceStatus::Draft))
+    invoice::Entity::find().filter(visible_to(company_id))
+}
+
+/// What makes an invoice the company's to see: issued to it, not a draft.
+#[must_use]
+pub fn visible_to(company_id: Uuid) -> Condition {
+    Condition::all()
+        .add(invoice::Column::CompanyId.eq(company_id))
+        .add(invoice::Column::Direction.eq(InvoiceDirection::Out))
+        .add(invoice::Column::Status.ne(InvoiceStatus::Draft))
 }
 
 /// An invoice of the company.
@@ -419,12 +426,14 @@ pub async fn detail(
     company_id: Uuid,
     id: Uuid,
 ) -> Result<InvoiceDetail, AppError> {
-    let invoice = find(db, company_id, id).await?;
-    let lines = invoice_line::Entity::find()
-        .filter(invoice_line::Column::InvoiceId.eq(invoice.id))
-        .order_by_asc(invoice_line::Column::Position)
-        .all(db)
-        .await?;
+    let Whole {
+        invoice,
+        client,
+        lines,
+        payments: payment_rows,
+    } = contents::read(db, company_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("No such invoice"))?;
     let vat_breakdown = vat_by_rate(lines.iter().map(|l| (l.vat_rate_bp, l.total_ht_cents)))
         .into_iter()
         .map(|(rate, base, vat)| VatLine {
@@ -434,11 +443,6 @@ pub async fn detail(
             vat_cents: vat,
         })
         .collect();
-    let payment_rows = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(invoice.id))
-        .order_by_asc(payment::Column::CreatedAt)
-        .all(db)
-        .await?;
     let pending: i64 = payment_rows
         .iter()
         .filter(|p| p.status == PaymentStatus::Pending)
@@ -449,21 +453,17 @@ pub async fn detail(
         .into_iter()
         .map(|p| payments::view(p, &number, state))
         .collect();
-    let client = company::Entity::find_by_id(company_id)
-        .one(db)
-        .await?
-        .map(|c| PartyView {
-            name: c.name,
-            address: match (c.address, c.city) {
-                (Some(a), Some(city)) => Some(format!("{a}\n{city}")),
-                (a, city) => a.or(city),
-            },
-            email: c.email,
-            vat_number: None,
-            registration: None,
-            iban: None,
-        })
-        .ok_or_else(|| AppError::not_found("No such invoice"))?;
+    let client = PartyView {
+        name: client.name,
+        address: match (client.address, client.city) {
+            (Some(a), Some(city)) => Some(format!("{a}\n{city}")),
+            (a, city) => a.or(city),
+        },
+        email: client.email,
+        vat_number: None,
+        registration: None,
+        iban: None,
+    };
     let notes = invoice.notes.clone();
     Ok(InvoiceDetail {
         invoice: summary(invoice, pending, state.today()),

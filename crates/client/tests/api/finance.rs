@@ -478,3 +478,42 @@ async fn parallel_announcements_never_exceed_what_is_left() {
     assert_eq!(detail["paid_cents"], 40_000);
     assert_eq!(detail["status"], "partially_paid");
 }
+
+#[tokio::test]
+async fn an_invoice_detail_shows_its_own_lines_in_order_and_no_draft() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let w = world().await;
+    let today = w.today();
+    let names = ["Un", "Deux", "Trois", "Quatre", "Cinq"];
+    let lines = names.iter().map(|n| line(n, 1000, 100, 2000)).collect();
+    let invoice = w.invoice(w.company_a(), today, today, lines).await;
+    // Another invoice of the company, whose lines must not show.
+    let other = w
+        .invoice(
+            w.company_a(),
+            today,
+            today,
+            vec![line("Autre", 1000, 1, 2000)],
+        )
+        .await;
+    let path = format!("/api/client/invoices/{}", invoice.id);
+    let detail = w.get(&path, &w.client_a).await.ok(200);
+    let shown: Vec<_> = detail["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["description"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, names);
+    assert_eq!(detail["client"]["name"], "Bâtiments Durand");
+    assert_eq!(detail["payments"], json!([]));
+    // Another company's client does not see it.
+    w.get(&path, &w.client_b).await.error(404, "NOT_FOUND");
+    // Nor does anyone a draft.
+    let mut draft: entity::invoice::ActiveModel = other.into();
+    draft.status = Set(entity::invoice::InvoiceStatus::Draft);
+    let draft = draft.update(&w.app.db).await.unwrap();
+    w.get(&format!("/api/client/invoices/{}", draft.id), &w.client_a)
+        .await
+        .error(404, "NOT_FOUND");
+}

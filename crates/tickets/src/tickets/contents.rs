@@ -12,7 +12,9 @@ use sea_orm::sea_query::{
     Alias, ColumnType, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, FromQueryResult, Iterable};
-use shared::db::{Templates, count_of, null_of, select_model_columns, select_null_columns};
+use shared::db::{
+    Templates, count_of, null_of, select_model_columns, select_null_columns, union_branch,
+};
 use uuid::Uuid;
 
 use crate::scope::Scope;
@@ -95,7 +97,7 @@ pub async fn read(
 fn select(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> SelectStatement {
     let (h, m, a) = (Alias::new("h"), Alias::new("m"), Alias::new("a"));
 
-    let mut history = branch(HISTORY);
+    let mut history = union_branch(HISTORY);
     select_model_columns::<ticket_history::Entity>(&mut history, h.clone(), "h_");
     select_null_columns::<ticket_message::Entity>(&mut history, backend, "m_");
     history.expr_as(
@@ -121,7 +123,7 @@ fn select(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> SelectStatement 
     if !scope.is_staff() {
         visible.and_where(ticket_message::Column::Interne.eq(false));
     }
-    let mut messages = branch(MESSAGE);
+    let mut messages = union_branch(MESSAGE);
     select_null_columns::<ticket_history::Entity>(&mut messages, backend, "h_");
     select_model_columns::<ticket_message::Entity>(&mut messages, m.clone(), "m_");
     messages.expr_as(
@@ -131,7 +133,7 @@ fn select(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> SelectStatement 
     select_null_columns::<ticket_attachment::Entity>(&mut messages, backend, "a_");
     messages.from_subquery(visible, m);
 
-    let mut files = branch(ATTACHMENT);
+    let mut files = union_branch(ATTACHMENT);
     select_null_columns::<ticket_history::Entity>(&mut files, backend, "h_");
     select_null_columns::<ticket_message::Entity>(&mut files, backend, "m_");
     files.expr_as(
@@ -147,11 +149,4 @@ fn select(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> SelectStatement 
         .union(UnionType::All, messages)
         .union(UnionType::All, files);
     history
-}
-
-/// A branch's first column: which model its rows hold.
-fn branch(kind: i32) -> SelectStatement {
-    let mut select = Query::select();
-    select.expr_as(Expr::cust(kind.to_string()), Alias::new("k"));
-    select
 }
