@@ -7,7 +7,7 @@
 //! (bench/RESULTS.md item 23).
 
 use entity::{company, invoice, invoice_line, payment};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, FromQueryResult};
 use shared::db::{Templates, select_model_columns, select_null_columns, union_branch};
 use uuid::Uuid;
@@ -90,7 +90,7 @@ fn select(backend: DbBackend) -> SelectStatement {
     let (c, l, p) = (Alias::new("c"), Alias::new("l"), Alias::new("p"));
     // The invoice if the company may see it: the head row, and what the lines and payments
     // belong to (so none of another company's are read).
-    let mut shown = sea_orm::sea_query::Query::select();
+    let mut shown = Query::select();
     shown
         .column((invoice::Entity, invoice::Column::Id))
         .from(invoice::Entity)
