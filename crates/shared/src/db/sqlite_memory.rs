@@ -8,8 +8,9 @@
 //! `#[global_allocator]`); SQLite gets the same through `SQLITE_CONFIG_MALLOC`
 //! (bench/RESULTS.md item 23).
 //!
-//! The one module of the workspace that may use `unsafe` (the workspace denies it elsewhere):
-//! two calls across the C boundary, each with its reason.
+//! One of the two places of the workspace that may use `unsafe` (the workspace denies it
+//! elsewhere; the other sets one mimalloc option in `presta`'s `main`): two calls across the C
+//! boundary, each with its reason.
 
 #![allow(unsafe_code)]
 
