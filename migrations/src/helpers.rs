@@ -102,8 +102,29 @@ pub fn count_triggers(
     changes: impl Fn(&str, i32) -> String,
     changed: impl Fn(&str, &str, &str) -> String,
 ) -> Vec<String> {
+    row_triggers(
+        backend,
+        "tickets",
+        &format!("tickets_{name}"),
+        &format!("presta_ticket_{name}"),
+        columns,
+        changes,
+        changed,
+    )
+}
+
+/// [`count_triggers`] on any `table`: triggers named `{name}_*`, and on PostgreSQL the
+/// function `function`.
+pub fn row_triggers(
+    backend: DbBackend,
+    table: &str,
+    name: &str,
+    function: &str,
+    columns: &str,
+    changes: impl Fn(&str, i32) -> String,
+    changed: impl Fn(&str, &str, &str) -> String,
+) -> Vec<String> {
     if backend == DbBackend::Postgres {
-        let function = format!("presta_ticket_{name}");
         return vec![
             format!(
                 "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ \
@@ -116,11 +137,11 @@ pub fn count_triggers(
                 changes("NEW", 1)
             ),
             format!(
-                "CREATE TRIGGER tickets_{name}_insert_delete AFTER INSERT OR DELETE ON tickets \
+                "CREATE TRIGGER {name}_insert_delete AFTER INSERT OR DELETE ON {table} \
                  FOR EACH ROW EXECUTE FUNCTION {function}()"
             ),
             format!(
-                "CREATE TRIGGER tickets_{name}_update AFTER UPDATE OF {columns} ON tickets \
+                "CREATE TRIGGER {name}_update AFTER UPDATE OF {columns} ON {table} \
                  FOR EACH ROW WHEN ({}) EXECUTE FUNCTION {function}()",
                 changed("OLD", "NEW", "IS DISTINCT FROM")
             ),
@@ -128,15 +149,15 @@ pub fn count_triggers(
     }
     vec![
         format!(
-            "CREATE TRIGGER tickets_{name}_insert AFTER INSERT ON tickets BEGIN {} END",
+            "CREATE TRIGGER {name}_insert AFTER INSERT ON {table} BEGIN {} END",
             changes("new", 1)
         ),
         format!(
-            "CREATE TRIGGER tickets_{name}_delete AFTER DELETE ON tickets BEGIN {} END",
+            "CREATE TRIGGER {name}_delete AFTER DELETE ON {table} BEGIN {} END",
             changes("old", -1)
         ),
         format!(
-            "CREATE TRIGGER tickets_{name}_update AFTER UPDATE OF {columns} ON tickets \
+            "CREATE TRIGGER {name}_update AFTER UPDATE OF {columns} ON {table} \
              WHEN {} BEGIN {} {} END",
             changed("old", "new", "IS NOT"),
             changes("old", -1),

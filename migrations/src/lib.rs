@@ -22,6 +22,7 @@ mod m20261205_000002_client_figures_indexes;
 mod m20261205_000003_ticket_search_keys;
 mod m20261205_000004_ticket_sla_instants_covering;
 mod m20261205_000005_ticket_sla_hour_counts;
+mod m20261206_000001_ticket_kept_item_counts;
 
 /// The SQL the ticket statistics share with the indexes and triggers that serve them.
 pub use m20261204_000001_ticket_stats_kept::{sla_alert_at, sla_breach_at, utc_day};
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000003_ticket_search_keys::Migration),
             Box::new(m20261205_000004_ticket_sla_instants_covering::Migration),
             Box::new(m20261205_000005_ticket_sla_hour_counts::Migration),
+            Box::new(m20261206_000001_ticket_kept_item_counts::Migration),
         ]
     }
 }

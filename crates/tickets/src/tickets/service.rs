@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use entity::ticket::{self, TicketPriority, TicketStatus};
-use entity::{Role, chantier, company, ticket_attachment, ticket_message, user};
+use entity::{Role, chantier, company, user};
 use sea_orm::sea_query::{
     Alias, CaseStatement, Expr, ExprTrait, IntoTableRef, Order as SqlOrder, Query, SelectStatement,
 };
@@ -178,22 +178,11 @@ impl From<TicketRow> for TicketSummary {
     }
 }
 
-/// `(SELECT COUNT(*) FROM <table> x WHERE x.ticket_id = t.id [AND NOT x.interne])`.
-fn visible_count<E: EntityTrait>(
-    entity: E,
-    ticket_id: E::Column,
-    interne: E::Column,
-    scope: Scope,
-) -> Expr {
-    let x = Alias::new("x");
-    let mut sub = Query::select();
-    sub.expr(Expr::cust("COUNT(*)"))
-        .from_as(entity, x.clone())
-        .and_where(Expr::col((x.clone(), ticket_id)).equals((t(), ticket::Column::Id)));
-    if !scope.is_staff() {
-        sub.and_where(Expr::col((x, interne)).eq(false));
-    }
-    Expr::from(sub)
+/// The ticket's kept count of messages or attachments `scope` may see: all of them for staff,
+/// the public ones for a client (kept by the database: migration
+/// `m20261206_000001_ticket_kept_item_counts`).
+fn kept_count(all: &str, public: &str, scope: Scope) -> Expr {
+    Expr::col((t(), Alias::new(if scope.is_staff() { all } else { public })))
 }
 
 /// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`].
@@ -229,21 +218,11 @@ pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc
         )
         .expr_as(filters::sla_level_expr(now), Alias::new("sla_status"))
         .expr_as(
-            visible_count(
-                ticket_message::Entity,
-                ticket_message::Column::TicketId,
-                ticket_message::Column::Interne,
-                scope,
-            ),
+            kept_count("messages_count", "public_messages_count", scope),
             Alias::new("nb_messages"),
         )
         .expr_as(
-            visible_count(
-                ticket_attachment::Entity,
-                ticket_attachment::Column::TicketId,
-                ticket_attachment::Column::Interne,
-                scope,
-            ),
+            kept_count("attachments_count", "public_attachments_count", scope),
             Alias::new("nb_piece_jointes"),
         );
 }

@@ -1,9 +1,12 @@
+use migration::MigratorTrait;
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shared::storage::sha256_hex as hex_sha256;
 use test_support::{TestResponse, TestUser};
+use uuid::Uuid;
 
 use crate::{World, s, world};
 
@@ -278,4 +281,155 @@ async fn internal_files_stay_with_staff_and_files_go_with_messages() {
     )
     .await
     .error(409, "CONFLICT");
+}
+
+/// The list's counts of messages and files, as the staff and the ticket's client see them.
+async fn listed_counts(w: &World, id: &str) -> [(i64, i64); 2] {
+    let mut counts = [(0, 0); 2];
+    for (slot, user) in counts.iter_mut().zip([&w.staff, &w.client_a]) {
+        let list = w.get("/api/tickets-client", user).await.ok(200);
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["id"] == id)
+            .unwrap();
+        *slot = (
+            row["nb_messages"].as_i64().unwrap(),
+            row["nb_piece_jointes"].as_i64().unwrap(),
+        );
+    }
+    counts
+}
+
+#[tokio::test]
+async fn the_list_counts_follow_messages_and_files_as_they_come_go_and_turn_internal() {
+    let w = world().await;
+    let ticket = w.ticket_of_a().await;
+    let id = s(&ticket, "id");
+    let other = w.ticket_of_a().await;
+    let path = format!("/api/tickets-client/{id}/messages");
+    assert_eq!(listed_counts(&w, id).await, [(0, 0), (0, 0)]);
+
+    let file = upload(
+        &w,
+        id,
+        Some(&w.staff),
+        file_form("plan.pdf", "application/pdf", b"%PDF-1.4".to_vec()),
+    )
+    .await
+    .ok(201);
+    w.post(&path, &w.client_a, &json!({ "contenu": "Bonjour" }))
+        .await
+        .ok(201);
+    assert_eq!(listed_counts(&w, id).await, [(1, 1), (1, 1)]);
+
+    // An internal message takes the public file with it: both are the staff's alone.
+    w.post(
+        &path,
+        &w.staff,
+        &json!({ "contenu": "Pour l'équipe", "interne": true, "piece_jointes": [file["id"]] }),
+    )
+    .await
+    .ok(201);
+    assert_eq!(listed_counts(&w, id).await, [(2, 1), (1, 0)]);
+    // Another ticket's counts are its own.
+    assert_eq!(listed_counts(&w, s(&other, "id")).await, [(0, 0), (0, 0)]);
+
+    // Whatever else changes the rows (a repair, a purge), the counts follow: a message made
+    // public, then deleted with its file.
+    let db = &w.app.db;
+    let file_id = Uuid::parse_str(s(&file, "id")).unwrap();
+    let internal = entity::ticket_attachment::Entity::find_by_id(file_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .message_id
+        .unwrap();
+    entity::ticket_message::Entity::update_many()
+        .col_expr(entity::ticket_message::Column::Interne, Expr::value(false))
+        .filter(entity::ticket_message::Column::Id.eq(internal))
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(listed_counts(&w, id).await, [(2, 1), (2, 0)]);
+    entity::ticket_attachment::Entity::delete_many()
+        .filter(entity::ticket_attachment::Column::MessageId.eq(internal))
+        .exec(db)
+        .await
+        .unwrap();
+    entity::ticket_message::Entity::delete_by_id(internal)
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(listed_counts(&w, id).await, [(1, 0), (1, 0)]);
+}
+
+#[tokio::test]
+async fn the_migration_counts_the_messages_and_files_already_there() {
+    let w = world().await;
+    let ticket = w.ticket_of_a().await;
+    let id = s(&ticket, "id");
+    let path = format!("/api/tickets-client/{id}/messages");
+    upload(
+        &w,
+        id,
+        Some(&w.staff),
+        file_form("devis.pdf", "application/pdf", b"%PDF-1.4".to_vec()).text("interne", "true"),
+    )
+    .await
+    .ok(201);
+    upload(
+        &w,
+        id,
+        Some(&w.client_a),
+        file_form("a.jpg", "image/jpeg", photo(10)),
+    )
+    .await
+    .ok(201);
+    for (contenu, interne) in [("un", false), ("deux", true), ("trois", false)] {
+        w.post(
+            &path,
+            &w.staff,
+            &json!({ "contenu": contenu, "interne": interne }),
+        )
+        .await
+        .ok(201);
+    }
+    let expected = [(3, 2), (2, 1)];
+    assert_eq!(listed_counts(&w, id).await, expected);
+
+    // The database as it was before the migration (no counts, no triggers), with the same
+    // rows; then the migration again.
+    let db = &w.app.db;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let mut undo = Vec::new();
+    for table in ["ticket_messages", "ticket_attachments"] {
+        if postgres {
+            undo.push(format!("DROP FUNCTION presta_{table}_kept() CASCADE"));
+        } else {
+            for event in ["insert", "delete", "update"] {
+                undo.push(format!("DROP TRIGGER {table}_kept_{event}"));
+            }
+        }
+    }
+    for column in [
+        "messages_count",
+        "public_messages_count",
+        "attachments_count",
+        "public_attachments_count",
+    ] {
+        undo.push(format!("ALTER TABLE tickets DROP COLUMN {column}"));
+    }
+    undo.push(
+        "DELETE FROM seaql_migrations \
+         WHERE version = 'm20261206_000001_ticket_kept_item_counts'"
+            .to_owned(),
+    );
+    for statement in undo {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+    migration::Migrator::up(db, None).await.unwrap();
+    assert_eq!(listed_counts(&w, id).await, expected);
 }
