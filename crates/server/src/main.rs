@@ -1,6 +1,8 @@
 //! `presta`: serve (default), migrate, print the OpenAPI document, create accounts.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use server::{Application, migrate, openapi_document, telemetry};
+use shared::config::Config;
 
 /// mimalloc instead of glibc's malloc: large blocks freed on one of the many blocking or
 /// connection threads stayed in glibc's per-thread arenas (Argon2's, when it allocated its
@@ -23,8 +25,6 @@ fn return_freed_pages_at_once() {
     // thread; the purge delay is read each time a purge is scheduled.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }
-use server::{Application, migrate, openapi_document, telemetry};
-use shared::config::Config;
 
 #[derive(Parser)]
 #[command(
