@@ -31,6 +31,15 @@ macro_rules! string_enum {
                     $(Self::$variant => $value,)+
                 }
             }
+
+            /// The variant spelled `value` in the database and the API.
+            #[must_use]
+            pub fn parse(value: &str) -> Option<Self> {
+                match value {
+                    $($value => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
 
         impl std::fmt::Display for $name {
@@ -159,7 +168,11 @@ mod tests {
     use super::*;
     use utoipa::PartialSchema;
 
-    fn check<T: Serialize + PartialSchema>(all: &[T], as_str: impl Fn(&T) -> &'static str) {
+    fn check<T: Serialize + PartialSchema + PartialEq + std::fmt::Debug>(
+        all: &[T],
+        as_str: impl Fn(&T) -> &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) {
         let schema = serde_json::to_value(T::schema()).unwrap_or_default();
         let documented: Vec<&str> = schema["enum"]
             .as_array()
@@ -173,13 +186,15 @@ mod tests {
                 serde_json::Value::from(as_str(value)),
                 "JSON and SQL spell it alike"
             );
+            assert_eq!(parse(as_str(value)).as_ref(), Some(value), "read back");
         }
+        assert_eq!(parse("nope"), None);
     }
 
     #[test]
     fn json_sql_and_openapi_spell_the_values_alike() {
-        check(TicketStatus::ALL, |v| v.as_str());
-        check(TicketPriority::ALL, |v| v.as_str());
-        check(TicketCategorie::ALL, |v| v.as_str());
+        check(TicketStatus::ALL, |v| v.as_str(), TicketStatus::parse);
+        check(TicketPriority::ALL, |v| v.as_str(), TicketPriority::parse);
+        check(TicketCategorie::ALL, |v| v.as_str(), TicketCategorie::parse);
     }
 }

@@ -19,7 +19,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
+mod columns;
 mod sqlite_memory;
+
+pub use columns::Columns;
 
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).
 #[must_use]

@@ -211,8 +211,8 @@ impl ExportField {
             Self::DateCreation => Cell::Text(format_utc(&row.date_creation)),
             Self::DateModification => Cell::Text(format_utc(&row.date_modification)),
             Self::DateLimite => Cell::Text(format_utc(&row.date_limite)),
-            Self::SlaStatus => text(&row.sla_status),
-            Self::Tags => Cell::Text(tags(row).join(", ")),
+            Self::SlaStatus => text(row.sla_status.as_str()),
+            Self::Tags => Cell::Text(row.tags.join(", ")),
             Self::NbMessages => Cell::Number(row.nb_messages),
             Self::NbPieceJointes => Cell::Number(row.nb_piece_jointes),
             Self::EscalationLevel => Cell::Number(i64::from(row.escalation_level)),
@@ -222,7 +222,7 @@ impl ExportField {
     /// The JSON value of the field.
     fn json(self, row: &TicketRow) -> Value {
         match self {
-            Self::Tags => json!(tags(row)),
+            Self::Tags => json!(row.tags),
             Self::ChantierId => json!(row.chantier_id),
             Self::ClientNom => json!(row.client_nom),
             Self::ChantierNom => json!(row.chantier_nom),
@@ -233,18 +233,6 @@ impl ExportField {
             },
         }
     }
-}
-
-fn tags(row: &TicketRow) -> Vec<String> {
-    row.tags
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Keep a spreadsheet from reading a cell as a formula.

@@ -124,8 +124,9 @@ async fn find_for_update(
     Ok(ticket)
 }
 
-/// The columns of a list row (and of an export row).
-#[derive(Debug, Clone, FromQueryResult)]
+/// The columns of a list row (and of an export row), in the order [`row_columns`] selects
+/// them: [`TicketRow::read`] reads them by position.
+#[derive(Debug, Clone)]
 pub struct TicketRow {
     pub id: Uuid,
     pub numero: String,
@@ -140,14 +141,49 @@ pub struct TicketRow {
     pub chantier_nom: Option<String>,
     pub responsable: Option<String>,
     pub responsable_id: Option<Uuid>,
-    pub tags: Value,
+    pub tags: Vec<String>,
     pub escalation_level: i32,
     pub date_creation: DateTime<Utc>,
     pub date_modification: DateTime<Utc>,
     pub date_limite: DateTime<Utc>,
-    pub sla_status: String,
+    pub sla_status: SlaLevel,
     pub nb_messages: i64,
     pub nb_piece_jointes: i64,
+}
+
+impl TicketRow {
+    /// Read a row of a query with [`row_columns`], by position (bench/RESULTS.md item 26).
+    ///
+    /// # Errors
+    /// The row is not such a row.
+    pub fn read(row: &sea_orm::QueryResult) -> Result<Self, DbErr> {
+        let mut column = shared::db::Columns::of(row)?;
+        let read = Self {
+            id: column.value()?,
+            numero: column.value()?,
+            titre: column.value()?,
+            description: column.value()?,
+            status: column.parse(TicketStatus::parse)?,
+            priority: column.parse(TicketPriority::parse)?,
+            categorie: column.parse(entity::ticket::TicketCategorie::parse)?,
+            client_id: column.value()?,
+            client_nom: column.nullable()?,
+            chantier_id: column.nullable()?,
+            chantier_nom: column.nullable()?,
+            responsable: column.nullable()?,
+            responsable_id: column.nullable()?,
+            tags: tags_of(&column.value::<Value>()?),
+            escalation_level: column.value()?,
+            date_creation: column.value()?,
+            date_modification: column.value()?,
+            date_limite: column.value()?,
+            sla_status: column.parse(SlaLevel::parse)?,
+            nb_messages: column.value()?,
+            nb_piece_jointes: column.value()?,
+        };
+        column.finish()?;
+        Ok(read)
+    }
 }
 
 impl From<TicketRow> for TicketSummary {
@@ -169,8 +205,8 @@ impl From<TicketRow> for TicketSummary {
             date_creation: row.date_creation,
             date_modification: row.date_modification,
             date_limite: row.date_limite,
-            sla_status: SlaLevel::parse(&row.sla_status).unwrap_or(SlaLevel::Ok),
-            tags: tags_of(&row.tags),
+            sla_status: row.sla_status,
+            tags: row.tags,
             escalation_level: row.escalation_level,
             nb_messages: row.nb_messages,
             nb_piece_jointes: row.nb_piece_jointes,
@@ -185,9 +221,13 @@ fn kept_count(all: &str, public: &str, scope: Scope) -> Expr {
     Expr::col((t(), Alias::new(if scope.is_staff() { all } else { public })))
 }
 
-/// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`].
+/// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`], in the
+/// order of its fields ([`TicketRow::read`] reads them by position).
 pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc>) {
-    for column in [
+    let column = |select: &mut SelectStatement, column: ticket::Column| {
+        select.column((t(), column));
+    };
+    for ticket_column in [
         ticket::Column::Id,
         ticket::Column::Numero,
         ticket::Column::Titre,
@@ -196,7 +236,19 @@ pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc
         ticket::Column::Priority,
         ticket::Column::Categorie,
         ticket::Column::ClientId,
-        ticket::Column::ChantierId,
+    ] {
+        column(select, ticket_column);
+    }
+    select.expr_as(
+        Expr::col((c(), company::Column::Name)),
+        Alias::new("client_nom"),
+    );
+    column(select, ticket::Column::ChantierId);
+    select.expr_as(
+        Expr::col((ch(), chantier::Column::Nom)),
+        Alias::new("chantier_nom"),
+    );
+    for ticket_column in [
         ticket::Column::Responsable,
         ticket::Column::ResponsableId,
         ticket::Column::Tags,
@@ -205,17 +257,9 @@ pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc
         ticket::Column::DateModification,
         ticket::Column::DateLimite,
     ] {
-        select.column((t(), column));
+        column(select, ticket_column);
     }
     select
-        .expr_as(
-            Expr::col((c(), company::Column::Name)),
-            Alias::new("client_nom"),
-        )
-        .expr_as(
-            Expr::col((ch(), chantier::Column::Nom)),
-            Alias::new("chantier_nom"),
-        )
         .expr_as(filters::sla_level_expr(now), Alias::new("sla_status"))
         .expr_as(
             kept_count("messages_count", "public_messages_count", scope),
@@ -306,7 +350,7 @@ pub async fn rows(
     let found = db.query_all(select).await?;
     let mut rows = Vec::with_capacity(found.len());
     for row in &found {
-        rows.push(TicketRow::from_query_result(row, "")?);
+        rows.push(TicketRow::read(row)?);
     }
     Ok(rows)
 }
