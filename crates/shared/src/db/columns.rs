@@ -3,8 +3,9 @@
 //! sea-orm's `FromQueryResult` finds each value by name: a hash of the column's name per value,
 //! a `String` formatted for every `NULL` (the "null" error an `Option` then turns into `None`),
 //! and enums read as a `String` before they are matched. Decoding a page of 100 tickets that
-//! way was a fifth of the list's CPU (bench/RESULTS.md item 26). [`Columns`] reads the same values with
-//! the same sqlx decoders, by position, borrowing text where the caller only matches it.
+//! way was a fifth of the list's CPU (bench/RESULTS.md item 26). [`Columns`] reads the same
+//! values with the same sqlx decoders, by position, borrowing text where the caller only
+//! matches it.
 
 use sea_orm::{DbErr, QueryResult};
 use sqlx::postgres::{PgRow, Postgres};
@@ -18,9 +19,9 @@ enum RowRef<'r> {
 }
 
 /// A cursor over a row's columns: each [`Columns::value`] or [`Columns::nullable`] decodes the
-/// next one. Write the statement's columns and their reader in one order (the fields of the
-/// struct read, say), and end with [`Columns::finish`]: a row with more or fewer columns than
-/// were read is an error, not a silent shift.
+/// next one. Write the statement's columns and their reads in one order, and end with
+/// [`Columns::finish`]: a row with more or fewer columns than were read is an error, not a
+/// silent shift.
 pub struct Columns<'r> {
     row: RowRef<'r>,
     next: usize,

@@ -124,8 +124,8 @@ async fn find_for_update(
     Ok(ticket)
 }
 
-/// The columns of a list row (and of an export row), in the order [`row_columns`] selects
-/// them: [`TicketRow::read`] reads them by position.
+/// The columns of a list row (and of an export row), selected by [`row_columns`] and read by
+/// [`TicketRow::read`].
 #[derive(Debug, Clone)]
 pub struct TicketRow {
     pub id: Uuid,
@@ -152,12 +152,14 @@ pub struct TicketRow {
 }
 
 impl TicketRow {
-    /// Read a row of a query with [`row_columns`], by position (bench/RESULTS.md item 26).
+    /// Read a row of a query with [`row_columns`], by position, in its order (bench/RESULTS.md
+    /// item 26).
     ///
     /// # Errors
     /// The row is not such a row.
     pub fn read(row: &sea_orm::QueryResult) -> Result<Self, DbErr> {
         let mut column = shared::db::Columns::of(row)?;
+        // Fields are read in the order written here: the order `row_columns` selects them.
         let read = Self {
             id: column.value()?,
             numero: column.value()?,
@@ -167,9 +169,7 @@ impl TicketRow {
             priority: column.parse(TicketPriority::parse)?,
             categorie: column.parse(entity::ticket::TicketCategorie::parse)?,
             client_id: column.value()?,
-            client_nom: column.nullable()?,
             chantier_id: column.nullable()?,
-            chantier_nom: column.nullable()?,
             responsable: column.nullable()?,
             responsable_id: column.nullable()?,
             tags: tags_of(&column.value::<Value>()?),
@@ -177,6 +177,8 @@ impl TicketRow {
             date_creation: column.value()?,
             date_modification: column.value()?,
             date_limite: column.value()?,
+            client_nom: column.nullable()?,
+            chantier_nom: column.nullable()?,
             sla_status: column.parse(SlaLevel::parse)?,
             nb_messages: column.value()?,
             nb_piece_jointes: column.value()?,
@@ -221,13 +223,10 @@ fn kept_count(all: &str, public: &str, scope: Scope) -> Expr {
     Expr::col((t(), Alias::new(if scope.is_staff() { all } else { public })))
 }
 
-/// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`], in the
-/// order of its fields ([`TicketRow::read`] reads them by position).
+/// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`]
+/// ([`TicketRow::read`] reads them by position, in this order).
 pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc>) {
-    let column = |select: &mut SelectStatement, column: ticket::Column| {
-        select.column((t(), column));
-    };
-    for ticket_column in [
+    for column in [
         ticket::Column::Id,
         ticket::Column::Numero,
         ticket::Column::Titre,
@@ -236,19 +235,7 @@ pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc
         ticket::Column::Priority,
         ticket::Column::Categorie,
         ticket::Column::ClientId,
-    ] {
-        column(select, ticket_column);
-    }
-    select.expr_as(
-        Expr::col((c(), company::Column::Name)),
-        Alias::new("client_nom"),
-    );
-    column(select, ticket::Column::ChantierId);
-    select.expr_as(
-        Expr::col((ch(), chantier::Column::Nom)),
-        Alias::new("chantier_nom"),
-    );
-    for ticket_column in [
+        ticket::Column::ChantierId,
         ticket::Column::Responsable,
         ticket::Column::ResponsableId,
         ticket::Column::Tags,
@@ -257,9 +244,17 @@ pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc
         ticket::Column::DateModification,
         ticket::Column::DateLimite,
     ] {
-        column(select, ticket_column);
+        select.column((t(), column));
     }
     select
+        .expr_as(
+            Expr::col((c(), company::Column::Name)),
+            Alias::new("client_nom"),
+        )
+        .expr_as(
+            Expr::col((ch(), chantier::Column::Nom)),
+            Alias::new("chantier_nom"),
+        )
         .expr_as(filters::sla_level_expr(now), Alias::new("sla_status"))
         .expr_as(
             kept_count("messages_count", "public_messages_count", scope),
