@@ -16,7 +16,9 @@ pub struct Model {
     /// Table or aggregate the action is about.
     pub entity: String,
     pub entity_id: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
     pub before: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary")]
     pub after: Option<Json>,
     pub ip: Option<String>,
     pub request_id: Option<String>,

@@ -73,6 +73,7 @@ pub struct Model {
     pub client_id: Uuid,
     pub nom: String,
     pub chantier_type: ChantierType,
+    #[sea_orm(column_type = "Text")]
     pub adresse: Option<String>,
     pub ville: Option<String>,
     pub latitude: Option<f64>,

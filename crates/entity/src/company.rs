@@ -69,6 +69,7 @@ pub struct Model {
     pub client_kind: Option<ClientKind>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[sea_orm(column_type = "Text")]
     pub address: Option<String>,
     pub city: Option<String>,
     pub created_at: DateTimeUtc,

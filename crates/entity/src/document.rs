@@ -91,6 +91,7 @@ pub struct Model {
     pub project_id: Option<Uuid>,
     pub name: String,
     pub category: DocumentCategory,
+    #[sea_orm(column_type = "Text")]
     pub description: Option<String>,
     pub content_type: String,
     /// Bytes.

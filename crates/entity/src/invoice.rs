@@ -87,6 +87,7 @@ pub struct Model {
     pub total_cents: i64,
     /// Confirmed payments so far.
     pub paid_cents: i64,
+    #[sea_orm(column_type = "Text")]
     pub notes: Option<String>,
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -11,6 +11,7 @@ pub struct Model {
     pub invoice_id: Uuid,
     /// 1-based order on the invoice.
     pub position: i32,
+    #[sea_orm(column_type = "Text")]
     pub description: String,
     /// Thousandths (1.5 hours = 1500).
     pub quantity_milli: i64,

@@ -51,6 +51,7 @@ pub struct Model {
     pub id: Uuid,
     /// Handler name (`planning.auto_assign`, `tickets.export`, ...).
     pub kind: String,
+    #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
     pub status: JobStatus,
     pub priority: i32,
@@ -61,8 +62,11 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     /// 0..=100.
     pub progress: i32,
+    #[sea_orm(column_type = "Text")]
     pub progress_message: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
     pub result: Option<Json>,
+    #[sea_orm(column_type = "Text")]
     pub last_error: Option<String>,
     pub cancel_requested: bool,
     pub created_by: Option<Uuid>,

@@ -11,6 +11,7 @@ pub struct Model {
     pub job_id: Uuid,
     /// `info`, `warn` or `error`.
     pub level: String,
+    #[sea_orm(column_type = "Text")]
     pub message: String,
     pub created_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "job_id", to = "id", on_delete = "Cascade")]

@@ -13,6 +13,7 @@ pub struct Model {
     /// `payment_received`, ...
     pub kind: String,
     pub title: String,
+    #[sea_orm(column_type = "Text")]
     pub body: Option<String>,
     /// Where in the API the subject is (`/api/client/invoices/<id>`).
     pub link: Option<String>,

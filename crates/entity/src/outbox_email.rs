@@ -17,6 +17,7 @@ pub struct Model {
     pub id: Uuid,
     pub to_address: String,
     pub subject: String,
+    #[sea_orm(column_type = "Text")]
     pub body_text: String,
     /// What kind of mail (`verify_email`, `reset_password`, `account_locked`, ...).
     pub template: String,
@@ -24,6 +25,7 @@ pub struct Model {
     /// `pending`, `sent`, `logged` or `failed`.
     pub status: String,
     pub attempts: i32,
+    #[sea_orm(column_type = "Text")]
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,

@@ -71,6 +71,7 @@ pub mod job_role {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub name: String,
+        #[sea_orm(column_type = "JsonBinary")]
         pub required_skills: Json,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -91,6 +92,7 @@ pub mod collaborator {
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: Uuid,
         pub team_id: Option<Uuid>,
+        #[sea_orm(column_type = "JsonBinary")]
         pub skills: Json,
         pub max_hours_day: Option<f64>,
         pub max_hours_week: Option<f64>,
@@ -114,6 +116,7 @@ pub mod availability {
         pub user_id: Uuid,
         pub starts_at: DateTimeUtc,
         pub ends_at: DateTimeUtc,
+        #[sea_orm(column_type = "Text")]
         pub note: Option<String>,
         pub created_at: DateTimeUtc,
     }
@@ -136,6 +139,7 @@ pub mod leave {
         pub ends_at: DateTimeUtc,
         /// `conges` | `maladie` | `formation` | `autre`
         pub kind: String,
+        #[sea_orm(column_type = "Text")]
         pub reason: Option<String>,
         pub created_by: Option<Uuid>,
         pub created_at: DateTimeUtc,
@@ -180,6 +184,7 @@ pub mod shift_template {
         /// Local `HH:MM`.
         pub start_time: String,
         pub end_time: String,
+        #[sea_orm(column_type = "JsonBinary")]
         pub days: Json,
         pub break_minutes: i32,
         pub headcount: i32,
@@ -239,6 +244,7 @@ pub mod shift {
         pub break_minutes: i32,
         pub headcount: i32,
         pub status: ShiftStatus,
+        #[sea_orm(column_type = "Text")]
         pub notes: Option<String>,
         pub published_at: Option<DateTimeUtc>,
         pub created_by: Option<Uuid>,
@@ -324,6 +330,7 @@ pub mod assignment {
         pub status: AssignmentStatus,
         pub source: AssignmentSource,
         pub score: Option<f64>,
+        #[sea_orm(column_type = "Text")]
         pub note: Option<String>,
         pub created_by: Option<Uuid>,
         pub created_at: DateTimeUtc,
@@ -346,6 +353,7 @@ pub mod rule {
         pub enabled: bool,
         /// `hard` | `soft`
         pub severity: String,
+        #[sea_orm(column_type = "JsonBinary")]
         pub params: Json,
         pub updated_by: Option<Uuid>,
         pub updated_at: DateTimeUtc,

@@ -76,6 +76,7 @@ pub struct Model {
     pub company_id: Uuid,
     pub chantier_id: Option<Uuid>,
     pub name: String,
+    #[sea_orm(column_type = "Text")]
     pub description: Option<String>,
     pub status: ProjectStatus,
     /// While on hold: the status to resume to.

@@ -11,6 +11,7 @@ pub struct Model {
     pub project_id: Uuid,
     pub author_id: Option<Uuid>,
     pub author_name: String,
+    #[sea_orm(column_type = "Text")]
     pub content: String,
     pub created_at: DateTimeUtc,
 }

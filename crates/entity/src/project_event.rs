@@ -16,6 +16,7 @@ pub struct Model {
     pub kind: String,
     pub title: String,
     /// JSON with the kind's details.
+    #[sea_orm(column_type = "Text")]
     pub detail: Option<String>,
     pub actor_id: Option<Uuid>,
     pub actor_name: Option<String>,

@@ -124,6 +124,7 @@ pub struct Model {
     pub annee: i32,
     pub sequence: i32,
     pub titre: String,
+    #[sea_orm(column_type = "Text")]
     pub description: String,
     pub status: TicketStatus,
     pub priority: TicketPriority,
@@ -135,6 +136,7 @@ pub struct Model {
     pub responsable: Option<String>,
     pub responsable_id: Option<Uuid>,
     /// Lower-case tags (JSON array of strings).
+    #[sea_orm(column_type = "JsonBinary")]
     pub tags: Json,
     pub escalation_level: i32,
     pub created_by: Option<Uuid>,
@@ -156,6 +158,7 @@ pub struct Model {
     pub sla_notified_level: i32,
     pub resolved_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text")]
     pub motif_cloture: Option<String>,
     /// 1..=5, given by the client when closing.
     pub note_satisfaction: Option<i32>,

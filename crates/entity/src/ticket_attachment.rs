@@ -16,6 +16,7 @@ pub struct Model {
     pub taille: i64,
     pub sha256: String,
     pub storage_key: String,
+    #[sea_orm(column_type = "Text")]
     pub description: Option<String>,
     /// Staff only (uploaded as internal, or attached to an internal message).
     pub interne: bool,

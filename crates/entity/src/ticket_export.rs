@@ -17,6 +17,7 @@ pub struct Model {
     pub file_name: String,
     pub content_type: String,
     /// The request (filters and fields), as sent.
+    #[sea_orm(column_type = "JsonBinary")]
     pub request: Json,
     pub job_id: Uuid,
     pub storage_key: Option<String>,

@@ -13,11 +13,14 @@ pub struct Model {
     /// `created`, `status_change`, `priority_change`, `assigned`, `escalated`, `tags_added`,
     /// `message_added`, `attachment_added`, `sla_warning`, `sla_breach`, `updated`, ...
     pub action: String,
+    #[sea_orm(column_type = "Text")]
     pub description: String,
     pub auteur: String,
     pub author_id: Option<Uuid>,
     pub field: Option<String>,
+    #[sea_orm(column_type = "Text")]
     pub old_value: Option<String>,
+    #[sea_orm(column_type = "Text")]
     pub new_value: Option<String>,
     /// Staff only (about an internal message or attachment).
     pub interne: bool,

@@ -12,6 +12,7 @@ pub struct Model {
     pub author_id: Option<Uuid>,
     /// The author's name when the message was written.
     pub auteur: String,
+    #[sea_orm(column_type = "Text")]
     pub contenu: String,
     pub interne: bool,
     pub created_at: DateTimeUtc,

@@ -291,3 +291,110 @@ async fn a_connection_the_server_ended_is_replaced() {
     let third = backend_pid(db.clone()).await.unwrap();
     assert_ne!(third, second);
 }
+
+/// The entities' column types as PostgreSQL names them, beside the migrated tables' own: the
+/// type of a `CAST(NULL AS …)` that `shared::db::null_of` writes for the column (the padding
+/// of a `UNION ALL` branch, which PostgreSQL matches type by type), and the column's.
+async fn column_type_mismatches<E: sea_orm::EntityTrait>(db: &impl ConnectionTrait) -> Vec<String> {
+    use sea_orm::sea_query::{Alias, Expr, Func, JoinType, Query};
+    use sea_orm::{ColumnTrait, DbBackend, IdenStatic, Iterable};
+
+    let table = Alias::new("t");
+    let mut select = Query::select();
+    let columns: Vec<E::Column> = E::Column::iter().collect();
+    for column in &columns {
+        let padding = shared::db::null_of(DbBackend::Postgres, column.def().get_column_type());
+        for expr in [padding, Expr::col((table.clone(), *column))] {
+            select.expr(Func::cast_as(
+                Func::cust("pg_typeof").arg(expr),
+                Alias::new("TEXT"),
+            ));
+        }
+    }
+    // One row even when the table is empty: its columns' `NULL`s keep their types.
+    select
+        .from_subquery(
+            Query::select().expr(Expr::val(1)).to_owned(),
+            Alias::new("one"),
+        )
+        .join_as(JoinType::LeftJoin, E::default(), table, Expr::cust("false"));
+    let row = db.query_one(&select).await.unwrap().expect("one row");
+    let mut mismatches = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        let entity: String = row.try_get_by_index(2 * i).unwrap();
+        let table: String = row.try_get_by_index(2 * i + 1).unwrap();
+        if entity != table {
+            mismatches.push(format!(
+                "{}.{}: the entity says {entity}, the table has {table}",
+                E::default().table_name(),
+                column.as_str()
+            ));
+        }
+    }
+    mismatches
+}
+
+#[tokio::test]
+async fn every_entity_column_has_its_tables_type_on_postgresql() {
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // SQLite's values carry their own types: no padding is typed there.
+        return;
+    }
+    use entity::planning::{
+        assignment, availability, collaborator, holiday, job_role, leave, rule, shift,
+        shift_template, site, skill, team,
+    };
+    use entity::*;
+    let db = &app.db;
+    let mut mismatches = Vec::new();
+    macro_rules! check {
+        ($($entity:ident),* $(,)?) => {
+            $(mismatches.extend(column_type_mismatches::<$entity::Entity>(db).await);)*
+        };
+    }
+    check!(
+        api_token,
+        audit_log,
+        auth_token,
+        chantier,
+        company,
+        document,
+        document_share,
+        idempotency_key,
+        invoice,
+        invoice_line,
+        job,
+        job_log,
+        notification,
+        outbox_email,
+        payment,
+        project,
+        project_comment,
+        project_event,
+        recovery_code,
+        refresh_token,
+        session,
+        ticket,
+        ticket_attachment,
+        ticket_counter,
+        ticket_export,
+        ticket_history,
+        ticket_message,
+        two_factor_challenge,
+        user,
+        site,
+        skill,
+        team,
+        job_role,
+        collaborator,
+        availability,
+        leave,
+        holiday,
+        shift_template,
+        shift,
+        assignment,
+        rule,
+    );
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
