@@ -3,7 +3,9 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::{World, audits, line, world};
 
@@ -413,6 +415,266 @@ async fn balance_ledger_and_summary_add_up() {
     assert_eq!(
         w.get("/api/client/balance", &w.client_b).await.ok(200)["total_invoiced_cents"],
         0
+    );
+}
+
+/// A payment of `amount` on `invoice`, announced by client A and confirmed; its id.
+async fn paid(w: &World, invoice: Uuid, amount: i64) -> Uuid {
+    let p = w
+        .post(
+            "/api/client/payments/new",
+            &w.client_a,
+            &json!({ "invoice_id": invoice, "amount_cents": amount, "method": "card" }),
+        )
+        .await
+        .ok(201);
+    p["id"].as_str().unwrap().parse().unwrap()
+}
+
+async fn confirmed(w: &World, payment: Uuid) {
+    client::payments::service::confirm(
+        &w.app.db,
+        &w.state,
+        &shared::audit::Actor::system(),
+        payment,
+    )
+    .await
+    .unwrap();
+}
+
+/// What the ledger's entries say, in order: kind, invoice, payment, debit, credit and running
+/// balance.
+fn entries(ledger: &Value) -> Vec<(String, String, Value, i64, i64, i64)> {
+    ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["invoice_id"].as_str().unwrap().to_owned(),
+                e["payment_id"].clone(),
+                e["debit_cents"].as_i64().unwrap(),
+                e["credit_cents"].as_i64().unwrap(),
+                e["running_balance_cents"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The database orders, sums and pages the ledger: each day's invoices by number, then its
+/// payments by confirmation (not by announcement); pages and filters keep the running balance
+/// of every line before them; a page past the end still counts the lines; a cancelled invoice,
+/// the payment on it, an announced payment and another company's invoice count nowhere.
+#[tokio::test]
+async fn the_ledger_is_ordered_summed_and_paged_whole() {
+    let w = world().await;
+    let today = w.today();
+    let year = today.year() - 1;
+    let a1 = w
+        .invoice(
+            w.company_a(),
+            day(year, 5, 2),
+            today,
+            vec![line("a", 1000, 10_000, 2000)],
+        )
+        .await;
+    let a2 = w
+        .invoice(
+            w.company_a(),
+            day(year, 5, 2),
+            today,
+            vec![line("b", 2000, 5_000, 1000)],
+        )
+        .await;
+    let a3 = w
+        .invoice(
+            w.company_a(),
+            day(year, 5, 3),
+            today,
+            vec![line("c", 1000, 1_000, 0)],
+        )
+        .await;
+    let cancelled = w
+        .invoice(
+            w.company_a(),
+            day(year, 5, 3),
+            today,
+            vec![line("d", 1000, 7_777, 0)],
+        )
+        .await;
+    let b = w
+        .invoice(
+            w.company_b(),
+            day(year, 5, 2),
+            today,
+            vec![line("e", 1000, 9_999, 0)],
+        )
+        .await;
+    let a4 = w
+        .invoice(w.company_a(), today, today, vec![line("f", 1000, 500, 0)])
+        .await;
+    assert_eq!(
+        (
+            a1.total_cents,
+            a2.total_cents,
+            a3.total_cents,
+            a4.total_cents
+        ),
+        (12_000, 11_000, 1_000, 500)
+    );
+    // Announced in the order 1, 2, 3; confirmed in the order 3, 1, 2.
+    let p1 = paid(&w, a1.id, 3_000).await;
+    let p2 = paid(&w, a1.id, 2_000).await;
+    let p3 = paid(&w, a3.id, 1_000).await;
+    let on_cancelled = paid(&w, cancelled.id, 7_777).await;
+    paid(&w, a2.id, 4_000).await; // announced only
+    for p in [p3, p1, p2, on_cancelled] {
+        confirmed(&w, p).await;
+    }
+    entity::invoice::Entity::update_many()
+        .col_expr(
+            entity::invoice::Column::Status,
+            sea_orm::sea_query::Expr::value(entity::invoice::InvoiceStatus::Cancelled),
+        )
+        .filter(entity::invoice::Column::Id.eq(cancelled.id))
+        .exec(&w.app.db)
+        .await
+        .unwrap();
+
+    let full = w
+        .get("/api/client/transactions?limit=100", &w.client_a)
+        .await;
+    assert_eq!(full.json()["meta"]["total"], 7);
+    let full = full.ok(200);
+    let id = |u: Uuid| u.to_string();
+    let none = Value::Null;
+    let pay = |u: Uuid| Value::String(u.to_string());
+    assert_eq!(
+        entries(&full),
+        [
+            ("invoice".into(), id(a1.id), none.clone(), 12_000, 0, 12_000),
+            ("invoice".into(), id(a2.id), none.clone(), 11_000, 0, 23_000),
+            ("invoice".into(), id(a3.id), none.clone(), 1_000, 0, 24_000),
+            ("invoice".into(), id(a4.id), none.clone(), 500, 0, 24_500),
+            ("payment".into(), id(a3.id), pay(p3), 0, 1_000, 23_500),
+            ("payment".into(), id(a1.id), pay(p1), 0, 3_000, 20_500),
+            ("payment".into(), id(a1.id), pay(p2), 0, 2_000, 18_500),
+        ]
+    );
+    assert!(a1.number < a2.number, "{} {}", a1.number, a2.number);
+    assert_eq!(full[0]["date"], day(year, 5, 2).to_string());
+    assert_eq!(full[0]["reference"], a1.number);
+    assert_eq!(full[0]["description"], format!("Facture {}", a1.number));
+    assert_eq!(full[3]["date"], today.to_string());
+    assert_eq!(full[4]["date"], today.to_string());
+    assert_eq!(full[4]["description"], format!("Paiement {}", a3.number));
+    assert!(
+        full[4]["reference"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty() && r != a3.number),
+        "{}",
+        full[4]
+    );
+    // The balance agrees with the last running balance.
+    assert_eq!(
+        w.get("/api/client/balance", &w.client_a).await.ok(200)["outstanding_cents"],
+        18_500
+    );
+
+    // Pages of three, put together, are the whole ledger; past the end, none but the count.
+    let mut pages = Vec::new();
+    for page in 1..=3 {
+        let got = w
+            .get(
+                &format!("/api/client/transactions?limit=3&page={page}"),
+                &w.client_a,
+            )
+            .await;
+        assert_eq!(got.json()["meta"]["total"], 7);
+        pages.extend(got.ok(200).as_array().unwrap().clone());
+    }
+    assert_eq!(Value::Array(pages), full);
+    let past = w
+        .get("/api/client/transactions?limit=3&page=4", &w.client_a)
+        .await;
+    assert_eq!(past.json()["meta"]["total"], 7);
+    assert_eq!(past.json()["meta"]["pages"], 3);
+    assert_eq!(past.ok(200), json!([]));
+
+    // Filters keep the lines' own running balances.
+    let payments = w
+        .get(
+            "/api/client/transactions?kind=payment&limit=2&page=2",
+            &w.client_a,
+        )
+        .await;
+    assert_eq!(payments.json()["meta"]["total"], 3);
+    assert_eq!(payments.ok(200), json!([full[6]]));
+    let second_day = day(year, 5, 3);
+    let one_day = w
+        .get(
+            &format!("/api/client/transactions?date_from={second_day}&date_to={second_day}"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(one_day, json!([full[2]]));
+    let todays_invoices = w
+        .get(
+            &format!("/api/client/transactions?date_from={today}&kind=invoice"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(todays_invoices, json!([full[3]]));
+    let nothing = w
+        .get(
+            &format!("/api/client/transactions?date_to={}", day(year, 5, 1)),
+            &w.client_a,
+        )
+        .await;
+    assert_eq!(nothing.json()["meta"]["total"], 0);
+    assert_eq!(nothing.ok(200), json!([]));
+
+    // The year's summary counts the same lines, by month.
+    let last_year = w
+        .get(
+            &format!("/api/client/financial-summary?year={year}"),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        (
+            &last_year["invoiced_cents"],
+            &last_year["invoices"],
+            &last_year["outstanding_cents"],
+            &last_year["paid_cents"],
+        ),
+        (&json!(24_000), &json!(3), &json!(18_000), &json!(0))
+    );
+    assert_eq!(last_year["months"][4]["invoiced_cents"], 24_000);
+    assert_eq!(last_year["months"][4]["invoices"], 3);
+    let this_year = w
+        .get(
+            &format!("/api/client/financial-summary?year={}", today.year()),
+            &w.client_a,
+        )
+        .await
+        .ok(200);
+    let month = usize::try_from(today.month0()).unwrap();
+    assert_eq!(this_year["invoiced_cents"], 500);
+    assert_eq!(this_year["paid_cents"], 6_000);
+    assert_eq!(this_year["months"][month]["paid_cents"], 6_000);
+    assert_eq!(this_year["months"][month]["invoiced_cents"], 500);
+    assert_eq!(this_year["outstanding_cents"], 500);
+
+    // Company B sees its own invoice alone.
+    let theirs = w.get("/api/client/transactions", &w.client_b).await.ok(200);
+    assert_eq!(
+        entries(&theirs),
+        [("invoice".into(), id(b.id), none, 9_999, 0, 9_999)]
     );
 }
 
