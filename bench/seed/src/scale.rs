@@ -7,7 +7,6 @@
 use anyhow::{Context, Result};
 use chrono::Utc;
 use entity::ticket::{TicketPriority, TicketStatus};
-use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use shared::pagination::{PageParams, Sort};
 use tickets::filters::TicketFilters;
@@ -163,15 +162,13 @@ pub async fn explain_list(db: &DatabaseConnection) -> Result<()> {
                     tickets::tickets::service::count_statement(&count),
                 )
             };
-            statements.push(count);
+            statements.push((count.0, backend.build(&count.1)));
         }
         statements.push((format!("page {number}"), rows));
     }
     for (label, statement) in statements {
-        let sql = match backend {
-            DbBackend::Postgres => statement.to_string(PostgresQueryBuilder),
-            _ => statement.to_string(SqliteQueryBuilder),
-        };
+        // Values written in (a plan for these values, as a custom plan is).
+        let sql = statement.to_string();
         crate::print_line(&format!("-- {label}: {sql}"));
         crate::explain(db, &sql).await?;
     }

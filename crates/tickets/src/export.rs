@@ -582,7 +582,7 @@ async fn read_rows(
             .order_by((filters::t(), ticket::Column::DateCreation), SqlOrder::Desc)
             .order_by((filters::t(), ticket::Column::Id), SqlOrder::Desc)
             .limit(BATCH);
-        let batch = tickets::rows(db, &select).await?;
+        let batch = tickets::rows(db, db.get_database_backend().build(&select)).await?;
         let done = (batch.len() as u64) < BATCH;
         after = batch.last().map(|r| (r.date_creation, r.id));
         out.extend(batch);

@@ -315,9 +315,15 @@ fn sqlite_statements(scope: Scope, terms: &Terms) -> Statements {
 /// The page of hits from its keys (`k_key`, `k_rank`, `k_order`, see the two statements
 /// above): the `limit` best keys are ranked first (highest `k_rank`, then newest by `k_order`,
 /// which no two tickets share, so equal tickets keep one order), from what ranking needs
-/// alone; only the page's tickets and their companies are read.
-fn page(backend: DbBackend, statements: Statements, limit: u64) -> SelectStatement {
-    let mut ranked = statements.keys;
+/// alone; only the page's tickets and their companies are read. With `total_in_keys` the
+/// page also carries the keys' `k_total`.
+fn page(
+    backend: DbBackend,
+    keys: SelectStatement,
+    total_in_keys: bool,
+    limit: u64,
+) -> SelectStatement {
+    let mut ranked = keys;
     ranked
         .order_by_expr(Expr::cust("k_rank"), Order::Desc)
         .order_by_expr(Expr::cust("k_order"), Order::Desc)
@@ -353,7 +359,7 @@ fn page(backend: DbBackend, statements: Statements, limit: u64) -> SelectStateme
         .expr_as(Expr::cust("p.k_rank"), Alias::new("score"))
         .order_by_expr(Expr::cust("p.k_rank"), Order::Desc)
         .order_by_expr(Expr::cust("p.k_order"), Order::Desc);
-    if statements.total_in_keys {
+    if total_in_keys {
         page.expr_as(Expr::cust("p.k_total"), Alias::new("k_total"));
     }
     page
@@ -434,9 +440,13 @@ pub async fn run(
     } else {
         sqlite_statements(scope, &terms)
     };
-    let total_in_keys = statements.total_in_keys && limit > 0;
-    let count = statements.count.clone();
-    let page = page(backend, statements, limit);
+    let Statements {
+        count,
+        keys,
+        total_in_keys,
+    } = statements;
+    let page = page(backend, keys, total_in_keys, limit);
+    let total_in_keys = total_in_keys && limit > 0;
     let rows = db.query_all(&page).await?;
     let total = match rows.first() {
         Some(row) if total_in_keys => Some(row.try_get::<i64>("", "k_total")?),
