@@ -19,11 +19,14 @@ use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, Statement,
 };
 use serde::Serialize;
 use shared::AppError;
-use shared::db::Templates;
+use shared::db::{
+    InlineReads, InlineRow, InlineRowError, Templates, optional_time_at, optional_uuid_at, uuid_at,
+};
 use shared::request::{Principal, error_response};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -205,7 +208,7 @@ async fn check_token(token: &str, state: &AuthState, db: &DatabaseConnection) ->
             Err(TokenError::Invalid) => return Credential::Invalid("The access token is invalid"),
         }
     };
-    match check_account(db, presented).await {
+    match check_account(db, state, presented).await {
         Ok(user) => Credential::Valid(Box::new(user)),
         Err(credential) => credential,
     }
@@ -236,7 +239,7 @@ pub async fn authenticate_token(
 }
 
 /// What the middleware reads of an account, and of the access token's session, in one query.
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, PartialEq, Eq, FromQueryResult)]
 struct AccountCheck {
     id: Uuid,
     role: Role,
@@ -251,18 +254,40 @@ struct AccountCheck {
     session_revoked_at: Option<DateTime<Utc>>,
 }
 
-/// The account and, for an access token, its session (`sid`): one round trip that reads only
-/// the columns the checks need, since every authenticated request runs it.
-async fn load_account(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    sid: Option<Uuid>,
-) -> Result<Option<AccountCheck>, sea_orm::DbErr> {
-    // Its SQL is built once per backend and kind of token (bench/RESULTS.md item 22).
+impl AccountCheck {
+    /// The row read inline (`shared::db::InlineReads`), its columns in the statement's order.
+    fn from_inline(row: &InlineRow<'_>) -> Result<Self, InlineRowError> {
+        let role: String = row.get(1)?;
+        let role = Role::try_from_value(&role).map_err(|e| {
+            InlineRowError::FromSqlConversionFailure(
+                1,
+                shared::db::InlineType::Text,
+                e.to_string().into(),
+            )
+        })?;
+        Ok(Self {
+            id: uuid_at(row, 0)?,
+            role,
+            email: row.get(2)?,
+            full_name: row.get(3)?,
+            company_id: optional_uuid_at(row, 4)?,
+            is_active: row.get(5)?,
+            email_verified_at: optional_time_at(row, 6)?,
+            password_must_change: row.get(7)?,
+            session_user_id: optional_uuid_at(row, 8)?,
+            session_expires_at: optional_time_at(row, 9)?,
+            session_revoked_at: optional_time_at(row, 10)?,
+        })
+    }
+}
+
+/// The statement of the account check: the account and, for an access token, its session
+/// (`sid`), reading only the columns the checks need. Its SQL is built once per backend and
+/// kind of token (bench/RESULTS.md item 22).
+fn account_statement(backend: DbBackend, user_id: Uuid, sid: Option<Uuid>) -> Statement {
     static STATEMENTS: Templates<2> = Templates::new();
     const USER: Uuid = Uuid::max();
     const SESSION: Uuid = Uuid::from_u128(u128::MAX - 1);
-    let backend = db.get_database_backend();
     let build = || {
         let mut select = Query::select();
         select
@@ -310,7 +335,27 @@ async fn load_account(
     if let Some(sid) = sid {
         binds.push((SESSION.into(), sid.into()));
     }
-    let statement = STATEMENTS.bind(backend, usize::from(sid.is_some()), build, &binds);
+    STATEMENTS.bind(backend, usize::from(sid.is_some()), build, &binds)
+}
+
+/// The account and, for an access token, its session (`sid`): one round trip, since every
+/// authenticated request runs it. On an SQLite file it runs on the request's own thread
+/// (`inline`): a lookup by key, without the two hand-offs to a pooled connection's thread and
+/// back (bench/RESULTS.md item 32).
+async fn load_account(
+    db: &DatabaseConnection,
+    inline: Option<&InlineReads>,
+    user_id: Uuid,
+    sid: Option<Uuid>,
+) -> Result<Option<AccountCheck>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let statement = account_statement(backend, user_id, sid);
+    if let Some(inline) = inline.filter(|_| backend == DbBackend::Sqlite) {
+        match inline.query_one(&statement, AccountCheck::from_inline) {
+            Ok(found) => return Ok(found),
+            Err(err) => tracing::debug!(error = %err, "the account check goes to the pool"),
+        }
+    }
     db.query_one_raw(statement)
         .await?
         .map(|row| AccountCheck::from_query_result(&row, ""))
@@ -320,6 +365,7 @@ async fn load_account(
 /// The account (and, for an access token, the session) behind a verified token.
 async fn check_account(
     db: &DatabaseConnection,
+    state: &AuthState,
     presented: Presented,
 ) -> Result<AuthUser, Credential> {
     let unavailable = |err: sea_orm::DbErr| {
@@ -331,7 +377,7 @@ async fn check_account(
         Presented::Jwt(claims) => (claims.sub, Some(claims.sid)),
         Presented::Pat { user_id, .. } => (*user_id, None),
     };
-    let account = load_account(db, user_id, sid)
+    let account = load_account(db, state.inline_reads.as_ref(), user_id, sid)
         .await
         .map_err(unavailable)?
         .filter(|u| u.is_active && u.email_verified_at.is_some())
@@ -521,5 +567,93 @@ where
                 Ok(_) => Ok(service.call(req).await?.map_into_boxed_body()),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel, QueryOrder};
+    use test_support::spawn_app;
+
+    use super::*;
+
+    /// The account check read inline gives, field for field, what the pool reads, for each
+    /// kind of token and each state the checks look at; on PostgreSQL nothing runs inline.
+    #[tokio::test]
+    async fn the_account_check_reads_the_same_row_inline_as_through_the_pool() {
+        let app = spawn_app().await;
+        let inline = InlineReads::for_url(&app.config.database_url);
+        let backend = app.db.get_database_backend();
+        assert_eq!(inline.is_some(), backend == DbBackend::Sqlite);
+        let client = app.login_as(Role::Client).await;
+        let session = session::Entity::find()
+            .filter(session::Column::UserId.eq(client.id))
+            .order_by_desc(session::Column::CreatedAt)
+            .one(&app.db)
+            .await
+            .expect("db")
+            .expect("the login's session");
+        let agree = |sid: Option<Uuid>, user: Uuid| {
+            let db = app.db.clone();
+            let inline = inline.as_ref();
+            async move {
+                let pooled = load_account(&db, None, user, sid).await.expect("db");
+                if let Some(inline) = inline {
+                    let read = inline
+                        .query_one(
+                            &account_statement(backend, user, sid),
+                            AccountCheck::from_inline,
+                        )
+                        .expect("runs inline");
+                    assert_eq!(read, pooled);
+                    assert_eq!(
+                        load_account(&db, Some(inline), user, sid)
+                            .await
+                            .expect("db"),
+                        pooled
+                    );
+                }
+                pooled
+            }
+        };
+        // An access token and a personal access token's shape.
+        let live = agree(Some(session.id), client.id)
+            .await
+            .expect("the account");
+        assert_eq!(live.company_id, client.company_id);
+        assert!(live.company_id.is_some());
+        assert_eq!(live.session_user_id, Some(client.id));
+        assert!(live.email_verified_at.is_some());
+        assert!(live.session_expires_at.is_some_and(|at| at > Utc::now()));
+        let pat = agree(None, client.id).await.expect("the account");
+        assert_eq!(pat.session_expires_at, None);
+        // A revoked session, a deactivated account, a one-time password.
+        let mut revoked = session.clone().into_active_model();
+        revoked.revoked_at = Set(Some(Utc::now() - Duration::seconds(3)));
+        revoked.update(&app.db).await.expect("db");
+        let ended = agree(Some(session.id), client.id)
+            .await
+            .expect("the account");
+        assert!(ended.session_revoked_at.is_some());
+        let account = user::Entity::find_by_id(client.id)
+            .one(&app.db)
+            .await
+            .expect("db")
+            .expect("the account");
+        let mut changed = account.into_active_model();
+        changed.is_active = Set(false);
+        changed.password_must_change = Set(true);
+        changed.update(&app.db).await.expect("db");
+        let off = agree(Some(session.id), client.id)
+            .await
+            .expect("the account");
+        assert!(!off.is_active && off.password_must_change);
+        // No such account, no such session.
+        assert_eq!(agree(Some(session.id), Uuid::now_v7()).await, None);
+        let unknown = agree(Some(Uuid::now_v7()), client.id)
+            .await
+            .expect("the account");
+        assert_eq!(unknown.session_user_id, None);
     }
 }

@@ -29,6 +29,8 @@ pub struct AuthState {
     pub encryption_key: EncryptionKey,
     /// Where e-mailed links point.
     pub public_url: String,
+    /// The account check on the request's own thread, for an SQLite file (`None` otherwise).
+    pub inline_reads: Option<shared::db::InlineReads>,
 }
 
 impl AuthState {
@@ -40,6 +42,7 @@ impl AuthState {
             hasher: password::PasswordHasher::new()?,
             encryption_key: config.encryption_key.clone(),
             public_url: config.public_url.clone(),
+            inline_reads: shared::db::InlineReads::for_url(&config.database_url),
         })
     }
 }

@@ -20,9 +20,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::config::Config;
 
 mod columns;
+mod inline;
 mod sqlite_memory;
 
 pub use columns::Columns;
+pub use inline::{
+    InlineError, InlineReads, InlineRow, InlineRowError, InlineType, optional_time_at,
+    optional_uuid_at, uuid_at,
+};
 
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).
 #[must_use]
