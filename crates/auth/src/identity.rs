@@ -377,7 +377,7 @@ async fn check_account(
         Presented::Jwt(claims) => (claims.sub, Some(claims.sid)),
         Presented::Pat { user_id, .. } => (*user_id, None),
     };
-    let account = load_account(db, state.inline_reads.as_ref(), user_id, sid)
+    let account = load_account(db, state.inline_reads.as_deref(), user_id, sid)
         .await
         .map_err(unavailable)?
         .filter(|u| u.is_active && u.email_verified_at.is_some())
@@ -596,7 +596,7 @@ mod tests {
             .expect("the login's session");
         let agree = |sid: Option<Uuid>, user: Uuid| {
             let db = app.db.clone();
-            let inline = inline.as_ref();
+            let inline = inline.as_deref();
             async move {
                 let pooled = load_account(&db, None, user, sid).await.expect("db");
                 if let Some(inline) = inline {

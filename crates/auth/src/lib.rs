@@ -30,7 +30,7 @@ pub struct AuthState {
     /// Where e-mailed links point.
     pub public_url: String,
     /// The account check on the request's own thread, for an SQLite file (`None` otherwise).
-    pub inline_reads: Option<shared::db::InlineReads>,
+    pub inline_reads: Option<std::sync::Arc<shared::db::InlineReads>>,
 }
 
 impl AuthState {

@@ -631,7 +631,7 @@ impl Config {
         let http_workers: usize = parse(
             "HTTP_WORKERS",
             get("HTTP_WORKERS"),
-            default_http_workers(&database_url, cores),
+            default_http_workers(cores),
         )?;
         if http_workers == 0 {
             return Err(invalid("HTTP_WORKERS", "must be at least 1"));
@@ -791,22 +791,20 @@ impl Config {
     }
 }
 
-/// How many HTTP workers to run on `cores` cores by default. On SQLite, half the cores (at
-/// least one): every statement runs on its pool connection's own thread in this process, and
-/// each statement is a hand-off between a worker and that thread; with a worker per core, the
-/// workers and the connection threads took the cores from each other. Measured on 2 cores
-/// (one worker against two, alternated runs, load generator on the same machine): the ticket
-/// detail +15 to +45 %, `/api/auth/me` +2 to +30 %; the 100-row lists, creates, stats, search
-/// and the client portal's heavier reads within the noise; the planning conflict preview, whose
-/// checks then ran on the worker, 7 to 15 % slower (they now run on the blocking pool). PostgreSQL runs its statements in its own
-/// processes, and a worker per core measured as fast or faster there, so it keeps one per core.
+/// How many HTTP workers to run on `cores` cores by default: one per core, on either database.
+/// On SQLite it was half the cores while every statement ran on its pool connection's own
+/// thread in this process (a worker per core and those threads took the cores from each other:
+/// the ticket detail 15 to 45 % slower). Since the account check and a ticket's detail read the
+/// file on the worker's own thread (`shared::db::InlineReads`, bench/RESULTS.md item 32), the
+/// worker does that work itself, and a worker per core measured faster on 2 cores (one worker
+/// against two, alternated, load generator on the same machine): the ticket detail +44 to
+/// +53 %, the ticket list +13 to +37 %, `/api/auth/me` +2 to +24 %, the client portal's lists
+/// +4 to +24 %, the creates within the noise (−6 to +2 %), for 10 to 14 MiB more peak memory.
+/// PostgreSQL runs its statements in its own processes, and a worker per core measured as fast
+/// or faster there.
 #[must_use]
-pub fn default_http_workers(database_url: &str, cores: usize) -> usize {
-    if database_url.starts_with("sqlite:") {
-        (cores / 2).max(1)
-    } else {
-        cores.max(1)
-    }
+pub fn default_http_workers(cores: usize) -> usize {
+    cores.max(1)
 }
 
 #[cfg(test)]
@@ -827,20 +825,17 @@ mod tests {
     const KEY: &str = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=";
 
     #[test]
-    fn http_workers_default_to_half_the_cores_on_sqlite_and_every_core_on_postgresql() {
-        let sqlite = "sqlite://data/presta.db?mode=rwc";
+    fn http_workers_default_to_every_core() {
         let postgres = "postgres://presta@db/presta";
-        assert_eq!(default_http_workers(sqlite, 1), 1);
-        assert_eq!(default_http_workers(sqlite, 2), 1);
-        assert_eq!(default_http_workers(sqlite, 3), 1);
-        assert_eq!(default_http_workers(sqlite, 8), 4);
-        assert_eq!(default_http_workers(postgres, 2), 2);
-        assert_eq!(default_http_workers(postgres, 8), 8);
+        assert_eq!(default_http_workers(0), 1);
+        assert_eq!(default_http_workers(1), 1);
+        assert_eq!(default_http_workers(2), 2);
+        assert_eq!(default_http_workers(8), 8);
         let dir = tempfile_dir();
         let d = dir.to_str().unwrap();
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let defaults = config(&[("DATA_DIR", d)]).unwrap();
-        assert_eq!(defaults.http_workers, (cores / 2).max(1));
+        assert_eq!(defaults.http_workers, cores);
         let on_postgres = config(&[("DATA_DIR", d), ("DATABASE_URL", postgres)]).unwrap();
         assert_eq!(on_postgres.http_workers, cores);
         let set = config(&[("DATA_DIR", d), ("HTTP_WORKERS", "3")]).unwrap();

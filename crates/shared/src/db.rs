@@ -25,8 +25,8 @@ mod sqlite_memory;
 
 pub use columns::Columns;
 pub use inline::{
-    InlineError, InlineReads, InlineRow, InlineRowError, InlineType, optional_time_at,
-    optional_uuid_at, uuid_at,
+    InlineColumns, InlineError, InlineReads, InlineRow, InlineRowError, InlineType, InlineValues,
+    ModelRow, Rows, optional_time_at, optional_uuid_at, query_all_inline, uuid_at,
 };
 
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).

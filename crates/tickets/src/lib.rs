@@ -58,6 +58,9 @@ pub struct TicketsState {
     pub ws_recheck: Duration,
     /// New tickets, written in batches (group commit).
     pub creations: tickets::creation::Creations,
+    /// A ticket's detail read on the request's own thread, for an SQLite file (`None`
+    /// otherwise).
+    pub inline_reads: Option<Arc<shared::db::InlineReads>>,
 }
 
 impl TicketsState {
@@ -82,6 +85,7 @@ impl TicketsState {
             public_url: config.public_url.clone(),
             ws_recheck: config.ws_recheck_interval,
             creations: tickets::creation::Creations::default(),
+            inline_reads: shared::db::InlineReads::for_url(&config.database_url),
         })
     }
 }

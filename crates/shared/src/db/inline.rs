@@ -2,26 +2,41 @@
 //!
 //! sqlx runs each SQLite connection on a thread of its own: every statement is sent to that
 //! thread and its rows are sent back, two hand-offs between threads (and, under load, two
-//! context switches) for a lookup SQLite itself answers in a few microseconds. For the account
-//! check every authenticated request runs, that was most of what the check cost
+//! context switches) for a lookup SQLite itself answers in a few microseconds
 //! (bench/RESULTS.md item 32). [`InlineReads`] keeps a few read-only connections of the same
 //! file (opened on demand, at most one per thread reading at a time) and runs a statement on
 //! the thread that asks, which is an HTTP worker: it blocks that worker for as long as SQLite
-//! takes, so it is meant for statements that find their rows by key, not for scans.
+//! takes, so it is meant for statements that find their rows by key, not for scans. The account
+//! check every authenticated request runs reads through it ([`InlineReads::query_one`], its
+//! own decoder), and so does a ticket's detail ([`query_all_inline`]: its rows typed by
+//! [`InlineColumns`] and read into the models through [`ModelRow`], the decoder the pool's
+//! rows go through too).
 //!
 //! What it reads is what sqlx's connections read: both see every committed write (WAL mode,
-//! one snapshot per statement). A statement it cannot run (a value it does not bind, a busy
-//! file, a closed or vanished file) is an [`InlineError`], on which the caller runs it through
-//! the pool as before: the pool's answer, and its errors, are the ones that count.
+//! one snapshot per statement), but not a transaction's own writes, so a read inside a
+//! transaction goes to the transaction. A statement it cannot run (a value it does not bind, a
+//! column it cannot type or read, a busy file, a closed or vanished file) is an
+//! [`InlineError`], on which the caller runs it through the pool as before: the pool's answer,
+//! and its errors, are the ones that count. [`InlineReads::counts`] tells how many ran here
+//! and how many went to the pool.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc};
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OpenFlags};
-use sea_orm::{Statement, Value};
+use chrono::{
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat, TimeZone,
+    Utc,
+};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{CachedStatement, Connection, OpenFlags};
+use sea_orm::sea_query::ColumnType;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryResult, Statement, TryGetable, TryIntoModel, Value,
+};
 use uuid::Uuid;
 
 /// A row read inline, and what reading one of its values can fail with.
@@ -35,8 +50,39 @@ const KEPT: usize = 4;
 pub enum InlineError {
     #[error("a value of this type is not bound inline: {0:?}")]
     Unsupported(Value),
+    #[error("the statement's column {0} has no type to decode it with")]
+    Untyped(String),
+    #[error("column {0} holds a value its type cannot be read from")]
+    Unreadable(String),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// The type of each column, by name, of the rows [`InlineReads::query_all_as`] reads: the
+/// models' columns as `shared::db::select_model_columns` names them (a prefix, then the
+/// column's name), and any other column a statement adds.
+#[derive(Debug, Clone, Default)]
+pub struct InlineColumns(HashMap<String, ColumnType>);
+
+impl InlineColumns {
+    /// Every column of `E`'s model, named `{prefix}{column}`.
+    #[must_use]
+    pub fn model<E: EntityTrait>(mut self, prefix: &str) -> Self {
+        for column in <E::Column as Iterable>::iter() {
+            self.0.insert(
+                format!("{prefix}{}", column.as_str()),
+                column.def().get_column_type().clone(),
+            );
+        }
+        self
+    }
+
+    /// One more column.
+    #[must_use]
+    pub fn column(mut self, name: &str, ty: ColumnType) -> Self {
+        self.0.insert(name.to_owned(), ty);
+        self
+    }
 }
 
 /// Read-only connections of one SQLite file, used on the calling thread.
@@ -44,16 +90,50 @@ pub enum InlineError {
 pub struct InlineReads {
     file: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Statements run here, and statements that could not be (and went to the pool).
+    served: AtomicU64,
+    failed: AtomicU64,
 }
 
+/// The readers of each file, shared by every state that reads it (the account check's, the
+/// tickets').
+static READERS: LazyLock<Mutex<HashMap<PathBuf, Weak<InlineReads>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
 impl InlineReads {
-    /// For a `sqlite://` URL naming a file; `None` for PostgreSQL and in-memory databases.
+    /// The readers of the file a `sqlite://` URL names (one set per file in the process);
+    /// `None` for PostgreSQL and in-memory databases.
     #[must_use]
-    pub fn for_url(url: &str) -> Option<Self> {
-        super::sqlite_file(url).map(|file| Self {
+    pub fn for_url(url: &str) -> Option<Arc<Self>> {
+        let file = super::sqlite_file(url)?;
+        let Ok(mut readers) = READERS.lock() else {
+            return Some(Arc::new(Self::of_file(file)));
+        };
+        readers.retain(|_, readers| readers.strong_count() > 0);
+        if let Some(readers) = readers.get(&file).and_then(Weak::upgrade) {
+            return Some(readers);
+        }
+        let shared = Arc::new(Self::of_file(file.clone()));
+        readers.insert(file, Arc::downgrade(&shared));
+        Some(shared)
+    }
+
+    fn of_file(file: PathBuf) -> Self {
+        Self {
             file,
             idle: Mutex::new(Vec::new()),
-        })
+            served: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        }
+    }
+
+    /// How many statements ran here, and how many could not (each then went to the pool).
+    #[must_use]
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.served.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
     }
 
     /// The file read.
@@ -77,15 +157,28 @@ impl InlineReads {
         Ok(connection)
     }
 
-    /// Run `statement` and decode its first row with `decode` (`None`: no row).
-    ///
-    /// # Errors
-    /// [`InlineError`] when it could not be run here; the caller runs it through the pool.
-    pub fn query_one<T>(
+    /// Run `statement` on a connection of the file, prepared (or taken from the connection's
+    /// cache), with `run`; the connection is kept for the next call unless it failed.
+    fn with_statement<T>(
         &self,
         statement: &Statement,
-        decode: impl FnOnce(&rusqlite::Row<'_>) -> Result<T, rusqlite::Error>,
-    ) -> Result<Option<T>, InlineError> {
+        run: impl FnOnce(&mut CachedStatement<'_>, Vec<SqlValue>) -> Result<T, InlineError>,
+    ) -> Result<T, InlineError> {
+        let result = self.run_statement(statement, run);
+        let count = if result.is_ok() {
+            &self.served
+        } else {
+            &self.failed
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    fn run_statement<T>(
+        &self,
+        statement: &Statement,
+        run: impl FnOnce(&mut CachedStatement<'_>, Vec<SqlValue>) -> Result<T, InlineError>,
+    ) -> Result<T, InlineError> {
         let values = statement
             .values
             .as_ref()
@@ -103,10 +196,9 @@ impl InlineReads {
             Some(connection) => connection,
             None => self.open()?,
         };
-        let found = {
+        let result = {
             let mut prepared = connection.prepare_cached(&statement.sql)?;
-            let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
-            rows.next()?.map(decode).transpose()?
+            run(&mut prepared, values)?
         };
         // A connection whose statement failed is dropped, not kept (above, by `?`).
         if let Ok(mut idle) = self.idle.lock()
@@ -114,8 +206,251 @@ impl InlineReads {
         {
             idle.push(connection);
         }
-        Ok(found)
+        Ok(result)
     }
+
+    /// Run `statement` and decode its first row with `decode` (`None`: no row).
+    ///
+    /// # Errors
+    /// [`InlineError`] when it could not be run here; the caller runs it through the pool.
+    pub fn query_one<T>(
+        &self,
+        statement: &Statement,
+        decode: impl FnOnce(&rusqlite::Row<'_>) -> Result<T, rusqlite::Error>,
+    ) -> Result<Option<T>, InlineError> {
+        self.with_statement(statement, |prepared, values| {
+            let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
+            Ok(rows.next()?.map(decode).transpose()?)
+        })
+    }
+
+    /// Run `statement` and give each of its rows as its columns' values, each of the type
+    /// `columns` gives its column, for the models to be read from ([`ModelRow`]).
+    ///
+    /// # Errors
+    /// [`InlineError`] when it could not be run here (a column `columns` does not type, a
+    /// value its type cannot be read from); the caller runs it through the pool.
+    pub fn query_all_as(
+        &self,
+        statement: &Statement,
+        columns: &InlineColumns,
+    ) -> Result<Vec<InlineValues>, InlineError> {
+        self.with_statement(statement, |prepared, values| {
+            let typed = prepared
+                .column_names()
+                .into_iter()
+                .map(|name| {
+                    columns
+                        .0
+                        .get(name)
+                        .map(|ty| (name.to_owned(), ty.clone()))
+                        .ok_or_else(|| InlineError::Untyped(name.to_owned()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
+            let mut read = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut values = HashMap::with_capacity(typed.len());
+                for (index, (name, ty)) in typed.iter().enumerate() {
+                    let value = typed_value(row.get_ref(index)?, ty)
+                        .ok_or_else(|| InlineError::Unreadable(name.clone()))?;
+                    values.insert(name.clone(), value);
+                }
+                read.push(InlineValues(values));
+            }
+            Ok(read)
+        })
+    }
+}
+
+/// A row read inline: its columns' values by name, typed by [`InlineColumns`].
+#[derive(Debug, Clone)]
+pub struct InlineValues(HashMap<String, Value>);
+
+/// A row that models are read from by column name (`{prefix}{column}`, as
+/// `shared::db::select_model_columns` names them): the pool's [`QueryResult`] or a row read
+/// inline ([`InlineValues`]), so that one decoder serves both.
+pub trait ModelRow {
+    /// The model of `E` whose columns are prefixed `prefix`.
+    ///
+    /// # Errors
+    /// A column missing or of another type.
+    fn model<E>(&self, prefix: &str) -> Result<E::Model, DbErr>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>;
+
+    /// The value of column `name`.
+    ///
+    /// # Errors
+    /// A column missing or of another type.
+    fn value<T: TryGetable + sea_orm::sea_query::ValueType>(&self, name: &str) -> Result<T, DbErr>;
+}
+
+impl ModelRow for QueryResult {
+    fn model<E>(&self, prefix: &str) -> Result<E::Model, DbErr>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        E::Model::from_query_result(self, prefix)
+    }
+
+    fn value<T: TryGetable + sea_orm::sea_query::ValueType>(&self, name: &str) -> Result<T, DbErr> {
+        self.try_get("", name)
+    }
+}
+
+impl ModelRow for InlineValues {
+    fn model<E>(&self, prefix: &str) -> Result<E::Model, DbErr>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        let mut model = <E::ActiveModel as ActiveModelTrait>::default();
+        for column in <E::Column as Iterable>::iter() {
+            let name = format!("{prefix}{}", column.as_str());
+            let value = self
+                .0
+                .get(&name)
+                .ok_or_else(|| DbErr::Type(format!("no column {name} in the row")))?;
+            model.try_set(column, value.clone())?;
+        }
+        model.try_into_model()
+    }
+
+    fn value<T: TryGetable + sea_orm::sea_query::ValueType>(&self, name: &str) -> Result<T, DbErr> {
+        let value = self
+            .0
+            .get(name)
+            .ok_or_else(|| DbErr::Type(format!("no column {name} in the row")))?;
+        <T as sea_orm::sea_query::ValueType>::try_from(value.clone())
+            .map_err(|e| DbErr::Type(format!("column {name}: {e}")))
+    }
+}
+
+/// A stored value as the sea-orm value of column type `ty` (a `NULL` as that type's `None`),
+/// read as sqlx reads it on SQLite; `None` for a type not read here or a value it cannot be
+/// read from.
+fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
+    let null = matches!(value, ValueRef::Null);
+    let integer = || match value {
+        ValueRef::Integer(n) => Some(n),
+        _ => None,
+    };
+    let real = || match value {
+        ValueRef::Real(x) => Some(x),
+        #[allow(clippy::cast_precision_loss)]
+        ValueRef::Integer(n) => Some(n as f64),
+        _ => None,
+    };
+    let text = || match value {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    };
+    // `Some(None)` for a NULL, `Some(Some(v))` for a value read, `None` for one unreadable.
+    macro_rules! read {
+        ($variant:ident, $read:expr) => {
+            Value::$variant(if null { None } else { Some($read?) })
+        };
+    }
+    Some(match ty {
+        ColumnType::Uuid => read!(
+            Uuid,
+            match value {
+                ValueRef::Blob(bytes) => Uuid::from_slice(bytes).ok(),
+                _ => text().and_then(|t| Uuid::parse_str(t).ok()),
+            }
+        ),
+        ColumnType::Char(_)
+        | ColumnType::String(_)
+        | ColumnType::Text
+        | ColumnType::Enum { .. } => {
+            read!(String, text().map(str::to_owned))
+        }
+        ColumnType::Boolean => read!(Bool, integer().map(|n| n != 0)),
+        ColumnType::TinyInteger => read!(TinyInt, integer().and_then(|n| i8::try_from(n).ok())),
+        ColumnType::SmallInteger => {
+            read!(SmallInt, integer().and_then(|n| i16::try_from(n).ok()))
+        }
+        ColumnType::Integer => read!(Int, integer().and_then(|n| i32::try_from(n).ok())),
+        ColumnType::BigInteger => read!(BigInt, integer()),
+        ColumnType::TinyUnsigned => {
+            read!(TinyUnsigned, integer().and_then(|n| u8::try_from(n).ok()))
+        }
+        ColumnType::SmallUnsigned => {
+            read!(SmallUnsigned, integer().and_then(|n| u16::try_from(n).ok()))
+        }
+        ColumnType::Unsigned => read!(Unsigned, integer().and_then(|n| u32::try_from(n).ok())),
+        ColumnType::BigUnsigned => {
+            read!(BigUnsigned, integer().and_then(|n| u64::try_from(n).ok()))
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        ColumnType::Float => read!(Float, real().map(|x| x as f32)),
+        ColumnType::Double => read!(Double, real()),
+        ColumnType::TimestampWithTimeZone => read!(
+            ChronoDateTimeUtc,
+            utc_time(value).map(|time| time.with_timezone(&Utc))
+        ),
+        ColumnType::Timestamp | ColumnType::DateTime => {
+            read!(ChronoDateTime, utc_time(value).map(|time| time.naive_utc()))
+        }
+        ColumnType::Date => read!(
+            ChronoDate,
+            text().and_then(|t| NaiveDate::parse_from_str(t, "%F").ok())
+        ),
+        ColumnType::Time => read!(
+            ChronoTime,
+            text().and_then(|t| NaiveTime::parse_from_str(t, "%T%.f").ok())
+        ),
+        ColumnType::Json | ColumnType::JsonBinary => read!(
+            Json,
+            match value {
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                    serde_json::from_slice(bytes).ok().map(Box::new)
+                }
+                _ => None,
+            }
+        ),
+        ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob => read!(
+            Bytes,
+            match value {
+                ValueRef::Blob(bytes) => Some(bytes.to_vec()),
+                _ => None,
+            }
+        ),
+        _ => return None,
+    })
+}
+
+/// The rows of a statement, read inline or through the pool: either kind decodes through
+/// [`ModelRow`].
+#[derive(Debug)]
+pub enum Rows {
+    Inline(Vec<InlineValues>),
+    Pool(Vec<QueryResult>),
+}
+
+/// The rows of `statement`, read inline when `inline` is given and `db` is SQLite, else (or when
+/// it cannot run inline) through `db`. Pass `inline` only with a pool's connection, never in a
+/// transaction: an inline read does not see the transaction's own writes.
+///
+/// # Errors
+/// The pool's errors.
+pub async fn query_all_inline(
+    db: &impl sea_orm::ConnectionTrait,
+    inline: Option<&InlineReads>,
+    statement: Statement,
+    columns: &InlineColumns,
+) -> Result<Rows, DbErr> {
+    if let Some(inline) = inline.filter(|_| db.get_database_backend() == sea_orm::DbBackend::Sqlite)
+    {
+        match inline.query_all_as(&statement, columns) {
+            Ok(rows) => return Ok(Rows::Inline(rows)),
+            Err(err) => tracing::debug!(error = %err, "a statement goes to the pool"),
+        }
+    }
+    Ok(Rows::Pool(db.query_all_raw(statement).await?))
 }
 
 /// A value bound as sqlx binds it on SQLite (a UUID as its 16 bytes, a time as RFC 3339 text).
@@ -132,6 +467,12 @@ fn to_sqlite(value: &Value) -> Result<SqlValue, InlineError> {
         Value::TinyUnsigned(v) => or_null(*v, |v| SqlValue::Integer(i64::from(v))),
         Value::SmallUnsigned(v) => or_null(*v, |v| SqlValue::Integer(i64::from(v))),
         Value::Unsigned(v) => or_null(*v, |v| SqlValue::Integer(i64::from(v))),
+        // A `LIMIT`, say; SQLite's integers are signed.
+        Value::BigUnsigned(v) => match v.map(i64::try_from) {
+            None => SqlValue::Null,
+            Some(Ok(v)) => SqlValue::Integer(v),
+            Some(Err(_)) => return Err(InlineError::Unsupported(value.clone())),
+        },
         Value::String(v) => or_null(v.clone(), SqlValue::Text),
         Value::Bytes(v) => or_null(v.clone(), SqlValue::Blob),
         Value::Uuid(v) => or_null(*v, |v| SqlValue::Blob(v.as_bytes().to_vec())),
@@ -184,26 +525,27 @@ pub fn optional_time_at(
     row: &rusqlite::Row<'_>,
     index: usize,
 ) -> Result<Option<DateTime<Utc>>, rusqlite::Error> {
-    let value: SqlValue = row.get(index)?;
-    let unreadable = |kind| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            kind,
-            "not a time sqlx would read".to_owned().into(),
-        )
-    };
+    let value = row.get_ref(index)?;
+    if matches!(value, ValueRef::Null) {
+        return Ok(None);
+    }
+    utc_time(value)
+        .map(|time| Some(time.with_timezone(&Utc)))
+        .ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                index,
+                value.data_type(),
+                "not a time sqlx would read".to_owned().into(),
+            )
+        })
+}
+
+/// A time as sqlx-sqlite reads one: text in one of its forms, or Unix seconds.
+fn utc_time(value: ValueRef<'_>) -> Option<DateTime<FixedOffset>> {
     match value {
-        SqlValue::Null => Ok(None),
-        SqlValue::Text(text) => parse_time(&text)
-            .map(|time| Some(time.with_timezone(&Utc)))
-            .ok_or_else(|| unreadable(rusqlite::types::Type::Text)),
-        SqlValue::Integer(seconds) => Utc
-            .timestamp_opt(seconds, 0)
-            .single()
-            .map(Some)
-            .ok_or_else(|| unreadable(rusqlite::types::Type::Integer)),
-        SqlValue::Real(_) => Err(unreadable(rusqlite::types::Type::Real)),
-        SqlValue::Blob(_) => Err(unreadable(rusqlite::types::Type::Blob)),
+        ValueRef::Text(bytes) => parse_time(std::str::from_utf8(bytes).ok()?),
+        ValueRef::Integer(seconds) => Utc.fix().timestamp_opt(seconds, 0).single(),
+        _ => None,
     }
 }
 
@@ -239,7 +581,7 @@ fn parse_time(text: &str) -> Option<DateTime<FixedOffset>> {
 mod tests {
     use super::*;
 
-    fn file_with_rows() -> (tempfile::TempDir, InlineReads) {
+    fn file_with_rows() -> (tempfile::TempDir, Arc<InlineReads>) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let writer = Connection::open(super::super::sqlite_file(&url).expect("a file"))
@@ -315,6 +657,7 @@ mod tests {
         );
         // The connection was kept for the next read.
         assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
+        assert_eq!(reads.counts(), (3, 0));
     }
 
     #[test]
@@ -332,12 +675,10 @@ mod tests {
         // A connection is read-only.
         let write = Statement::from_string(sea_orm::DbBackend::Sqlite, "DELETE FROM t");
         assert!(reads.query_one(&write, |_| Ok(())).is_err());
+        assert_eq!(reads.counts(), (0, 2));
         // A file that is gone is not created again.
         drop(dir);
-        let gone = InlineReads {
-            file: reads.file().to_owned(),
-            idle: Mutex::new(Vec::new()),
-        };
+        let gone = InlineReads::of_file(reads.file().to_owned());
         assert!(gone.query_one(&by_id(Uuid::from_u128(7)), read).is_err());
         assert!(!gone.file().exists());
     }
@@ -346,6 +687,8 @@ mod tests {
     fn only_a_file_url_reads_inline() {
         assert!(InlineReads::for_url("postgres://postgres@127.0.0.1/presta").is_none());
         assert!(InlineReads::for_url("sqlite::memory:").is_none());
-        assert!(InlineReads::for_url("sqlite:///tmp/presta.db?mode=rwc").is_some());
+        let one = InlineReads::for_url("sqlite:///tmp/presta.db?mode=rwc").expect("a file");
+        let again = InlineReads::for_url("sqlite:///tmp/presta.db").expect("a file");
+        assert!(Arc::ptr_eq(&one, &again), "one set of readers per file");
     }
 }

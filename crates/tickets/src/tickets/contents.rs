@@ -7,13 +7,16 @@
 //! the connection's thread and its rows back: bench/RESULTS.md item 22) and reads the three
 //! from one snapshot, so the files of every message shown are among the files read.
 
+use std::sync::LazyLock;
+
 use entity::{ticket_attachment, ticket_history, ticket_message};
 use sea_orm::sea_query::{
     Alias, ColumnType, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, FromQueryResult, Iterable};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, Iterable};
 use shared::db::{
-    Templates, count_of, null_of, select_model_columns, select_null_columns, union_branch,
+    InlineColumns, InlineReads, ModelRow, Rows, Templates, count_of, null_of, query_all_inline,
+    select_model_columns, select_null_columns, union_branch,
 };
 use uuid::Uuid;
 
@@ -45,6 +48,31 @@ pub struct Contents {
     pub files: Vec<ticket_attachment::Model>,
 }
 
+impl Contents {
+    /// One row of the union, by its branch (`k`).
+    fn add(&mut self, row: &impl ModelRow) -> Result<(), DbErr> {
+        match row.value::<i32>("k")? {
+            HISTORY => self
+                .history
+                .push(row.model::<ticket_history::Entity>("h_")?),
+            MESSAGE => {
+                self.nb_messages = count_of(row.value::<i64>("m_total")?);
+                self.latest_messages
+                    .push(row.model::<ticket_message::Entity>("m_")?);
+            }
+            ATTACHMENT => self
+                .files
+                .push(row.model::<ticket_attachment::Entity>("a_")?),
+            other => {
+                return Err(DbErr::Type(format!(
+                    "unknown ticket contents row kind {other}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Read the contents of ticket `ticket_id`, its messages as `scope` sees them (the latest
 /// [`LATEST_MESSAGES`]).
 ///
@@ -52,9 +80,18 @@ pub struct Contents {
 /// Database errors.
 pub async fn read(
     db: &impl ConnectionTrait,
+    inline: Option<&InlineReads>,
     scope: Scope,
     ticket_id: Uuid,
 ) -> Result<Contents, DbErr> {
+    static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
+        InlineColumns::default()
+            .column("k", ColumnType::Integer)
+            .model::<ticket_history::Entity>("h_")
+            .model::<ticket_message::Entity>("m_")
+            .column("m_total", ColumnType::BigInteger)
+            .model::<ticket_attachment::Entity>("a_")
+    });
     let backend = db.get_database_backend();
     let statement = STATEMENTS.bind(
         backend,
@@ -62,28 +99,10 @@ pub async fn read(
         || backend.build(&select(backend, scope, TICKET_STAND_IN)),
         &[(TICKET_STAND_IN.into(), ticket_id.into())],
     );
-    let rows = db.query_all_raw(statement).await?;
     let mut contents = Contents::default();
-    for row in rows {
-        match row.try_get::<i32>("", "k")? {
-            HISTORY => contents
-                .history
-                .push(ticket_history::Model::from_query_result(&row, "h_")?),
-            MESSAGE => {
-                contents.nb_messages = count_of(row.try_get::<i64>("", "m_total")?);
-                contents
-                    .latest_messages
-                    .push(ticket_message::Model::from_query_result(&row, "m_")?);
-            }
-            ATTACHMENT => contents
-                .files
-                .push(ticket_attachment::Model::from_query_result(&row, "a_")?),
-            other => {
-                return Err(DbErr::Type(format!(
-                    "unknown ticket contents row kind {other}"
-                )));
-            }
-        }
+    match query_all_inline(db, inline, statement, &COLUMNS).await? {
+        Rows::Inline(rows) => rows.iter().try_for_each(|row| contents.add(row))?,
+        Rows::Pool(rows) => rows.iter().try_for_each(|row| contents.add(row))?,
     }
     // A union keeps no order: each list is sorted here, as each query sorted it before.
     contents.history.sort_by_key(|h| (h.created_at, h.id));

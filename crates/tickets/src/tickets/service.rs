@@ -1,6 +1,8 @@
 //! Ticket business logic, no HTTP: scoping, numbering, transitions, SLA upkeep, history, audit
 //! and live events. The client portal calls [`create`] and [`list`] too.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Datelike, Utc};
 use entity::ticket::{self, TicketPriority, TicketStatus};
 use entity::{Role, chantier, company, user};
@@ -9,13 +11,14 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::audit::{self, AuditEntry};
-use shared::db::{Templates, literal_limit};
+use shared::db::{
+    InlineColumns, InlineReads, ModelRow, Rows, Templates, literal_limit, query_all_inline,
+};
 use shared::pagination::{Order, PageParams, Sort, page_and_total};
 use shared::{AppError, PageMeta, Paginated};
 use uuid::Uuid;
@@ -515,9 +518,16 @@ fn client_ref(company: company::Model) -> ClientRef {
 /// 404 when it does not exist or `scope` may not see it; database errors.
 pub async fn find_with_parties(
     db: &impl ConnectionTrait,
+    inline: Option<&InlineReads>,
     scope: Scope,
     key: &TicketKey,
 ) -> Result<Parties, AppError> {
+    static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
+        InlineColumns::default()
+            .model::<ticket::Entity>("t_")
+            .model::<company::Entity>("c_")
+            .model::<chantier::Entity>("ch_")
+    });
     // Its SQL is built once per backend, key and scope (bench/RESULTS.md item 22).
     static STATEMENTS: Templates<4> = Templates::new();
     const TICKET: Uuid = Uuid::max();
@@ -551,36 +561,29 @@ pub async fn find_with_parties(
         binds.push((COMPANY.into(), company.into()));
     }
     let statement = STATEMENTS.bind(backend, shape, build, &binds);
-    let row = db
-        .query_one_raw(statement)
-        .await?
-        .ok_or_else(|| AppError::not_found("No such ticket"))?;
-    let ticket = ticket::Model::from_query_result(&row, "t_")?;
-    // The foreign keys keep both: a missing one would be a broken database, not a 404.
-    let client = company::Model::from_query_result(&row, "c_")?;
-    let chantier = match ticket.chantier_id {
-        Some(_) => Some(chantier::Model::from_query_result(&row, "ch_")?),
-        None => None,
+    let found = match query_all_inline(db, inline, statement, &COLUMNS).await? {
+        Rows::Inline(rows) => rows.first().map(Parties::from_row).transpose()?,
+        Rows::Pool(rows) => rows.first().map(Parties::from_row).transpose()?,
     };
-    Ok(Parties {
-        ticket,
-        client,
-        chantier,
-    })
+    found.ok_or_else(|| AppError::not_found("No such ticket"))
 }
 
-/// A visible ticket's detail, by id or numero.
+/// A visible ticket's detail, by id or numero. On an SQLite file its two statements run on the
+/// request's own thread (`state.inline_reads`: bench/RESULTS.md item 32); `db` is the pool,
+/// never a transaction, whose own writes an inline read would not see.
 ///
 /// # Errors
 /// 404 when it does not exist or `scope` may not see it; database errors.
 pub async fn get(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     state: &TicketsState,
     scope: Scope,
     key: &TicketKey,
 ) -> Result<TicketDetail, AppError> {
-    let parties = find_with_parties(db, scope, key).await?;
-    detail_of(db, state, scope, parties).await
+    let inline = state.inline_reads.as_deref();
+    let parties = find_with_parties(db, inline, scope, key).await?;
+    let contents = contents::read(db, inline, scope, parties.ticket.id).await?;
+    Ok(assemble(state, scope, parties, contents))
 }
 
 /// A ticket with the client company and chantier its detail names.
@@ -592,6 +595,22 @@ pub struct Parties {
 }
 
 impl Parties {
+    /// The ticket (`t_`), its client (`c_`) and chantier (`ch_`) of one row.
+    fn from_row(row: &impl ModelRow) -> Result<Self, DbErr> {
+        let ticket = row.model::<ticket::Entity>("t_")?;
+        // The foreign keys keep both: a missing one would be a broken database, not a 404.
+        let client = row.model::<company::Entity>("c_")?;
+        let chantier = match ticket.chantier_id {
+            Some(_) => Some(row.model::<chantier::Entity>("ch_")?),
+            None => None,
+        };
+        Ok(Self {
+            ticket,
+            client,
+            chantier,
+        })
+    }
+
     /// Read the client and chantier of `ticket` (two statements at most).
     ///
     /// # Errors
@@ -637,7 +656,7 @@ pub async fn detail_of(
     scope: Scope,
     parties: Parties,
 ) -> Result<TicketDetail, AppError> {
-    let contents = contents::read(db, scope, parties.ticket.id).await?;
+    let contents = contents::read(db, None, scope, parties.ticket.id).await?;
     Ok(assemble(state, scope, parties, contents))
 }
 

@@ -14,7 +14,12 @@ fn photo(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i % 251) as u8).collect()
 }
 
-async fn upload(w: &World, id: &str, user: Option<&TestUser>, form: Form) -> TestResponse {
+pub(crate) async fn upload(
+    w: &World,
+    id: &str,
+    user: Option<&TestUser>,
+    form: Form,
+) -> TestResponse {
     let mut request = w
         .app
         .request(
@@ -28,7 +33,7 @@ async fn upload(w: &World, id: &str, user: Option<&TestUser>, form: Form) -> Tes
     w.app.send(request).await
 }
 
-fn file_form(name: &str, mime: &str, bytes: Vec<u8>) -> Form {
+pub(crate) fn file_form(name: &str, mime: &str, bytes: Vec<u8>) -> Form {
     Form::new().part(
         "file",
         Part::bytes(bytes)

@@ -6,6 +6,7 @@ mod bulk;
 mod chantiers;
 mod clients;
 mod export;
+mod inline;
 mod messages;
 mod numbering;
 mod search;
