@@ -15,10 +15,11 @@
 //! What it reads is what sqlx's connections read: both see every committed write (WAL mode,
 //! one snapshot per statement), but not a transaction's own writes, so a read inside a
 //! transaction goes to the transaction. A statement it cannot run (a value it does not bind, a
-//! column it cannot type or read, a busy file, a closed or vanished file) is an
+//! column it cannot type or read, a busy file, a file that cannot be opened) is an
 //! [`InlineError`], on which the caller runs it through the pool as before: the pool's answer,
 //! and its errors, are the ones that count. [`InlineReads::counts`] tells how many ran here
-//! and how many went to the pool.
+//! and how many went to the pool. Connections kept idle stay open on their file, as the pool's
+//! do: a file deleted under the server is still read through them until it stops.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,8 +28,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{
-    DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat, TimeZone,
-    Utc,
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
 };
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
@@ -42,7 +42,8 @@ use uuid::Uuid;
 /// A row read inline, and what reading one of its values can fail with.
 pub use rusqlite::{Error as InlineRowError, Row as InlineRow, types::Type as InlineType};
 
-/// How many idle connections are kept (one per HTTP worker is enough: each uses one at a time).
+/// How many idle connections are kept at least; as many as the cores where there are more (an
+/// HTTP worker per core by default, each using one at a time).
 const KEPT: usize = 4;
 
 /// Why a statement was not run inline (the caller then runs it through the pool).
@@ -90,6 +91,7 @@ impl InlineColumns {
 pub struct InlineReads {
     file: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    kept: usize,
     /// Statements run here, and statements that could not be (and went to the pool).
     served: AtomicU64,
     failed: AtomicU64,
@@ -122,6 +124,9 @@ impl InlineReads {
         Self {
             file,
             idle: Mutex::new(Vec::new()),
+            kept: std::thread::available_parallelism()
+                .map_or(KEPT, std::num::NonZero::get)
+                .max(KEPT),
             served: AtomicU64::new(0),
             failed: AtomicU64::new(0),
         }
@@ -143,6 +148,11 @@ impl InlineReads {
     }
 
     fn open(&self) -> Result<Connection, rusqlite::Error> {
+        // SQLite's allocator is set before the process's first connection, whichever opens it
+        // (`sqlite_memory`; the pool's connections are usually first).
+        if let Err(code) = super::sqlite_memory::install() {
+            tracing::debug!(code, "SQLite keeps glibc's malloc");
+        }
         // Read-only and never created: a file deleted under the server stays missing.
         let connection = Connection::open_with_flags(
             &self.file,
@@ -202,7 +212,7 @@ impl InlineReads {
         };
         // A connection whose statement failed is dropped, not kept (above, by `?`).
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < KEPT
+            && idle.len() < self.kept
         {
             idle.push(connection);
         }
@@ -331,7 +341,8 @@ impl ModelRow for InlineValues {
 
 /// A stored value as the sea-orm value of column type `ty` (a `NULL` as that type's `None`),
 /// read as sqlx reads it on SQLite; `None` for a type not read here or a value it cannot be
-/// read from.
+/// read from. Only the types the models read this way use, read exactly as sqlx reads them;
+/// anything else (naive times, say, whose offsets sqlx handles its own way) goes to the pool.
 fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
     let null = matches!(value, ValueRef::Null);
     let integer = || match value {
@@ -357,9 +368,10 @@ fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
     Some(match ty {
         ColumnType::Uuid => read!(
             Uuid,
+            // sqlx reads a UUID from its 16 bytes alone.
             match value {
                 ValueRef::Blob(bytes) => Uuid::from_slice(bytes).ok(),
-                _ => text().and_then(|t| Uuid::parse_str(t).ok()),
+                _ => None,
             }
         ),
         ColumnType::Char(_)
@@ -392,16 +404,9 @@ fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
             ChronoDateTimeUtc,
             utc_time(value).map(|time| time.with_timezone(&Utc))
         ),
-        ColumnType::Timestamp | ColumnType::DateTime => {
-            read!(ChronoDateTime, utc_time(value).map(|time| time.naive_utc()))
-        }
         ColumnType::Date => read!(
             ChronoDate,
             text().and_then(|t| NaiveDate::parse_from_str(t, "%F").ok())
-        ),
-        ColumnType::Time => read!(
-            ChronoTime,
-            text().and_then(|t| NaiveTime::parse_from_str(t, "%T%.f").ok())
         ),
         ColumnType::Json | ColumnType::JsonBinary => read!(
             Json,
@@ -584,6 +589,8 @@ mod tests {
     fn file_with_rows() -> (tempfile::TempDir, Arc<InlineReads>) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        // As every opener of the process must: SQLite's allocator first (`sqlite_memory`).
+        assert_eq!(super::super::sqlite_memory::install(), Ok(()));
         let writer = Connection::open(super::super::sqlite_file(&url).expect("a file"))
             .expect("the file opens");
         writer

@@ -83,8 +83,8 @@ static INSTALLED: LazyLock<c_int> = LazyLock::new(|| {
     // SAFETY: `SQLITE_CONFIG_MALLOC` takes one pointer to an `sqlite3_mem_methods`, which SQLite
     // copies before returning. `sqlite3_config` must not run while another thread is inside
     // SQLite: it runs once, inside this `LazyLock`, which `install` forces before the process
-    // opens its first SQLite connection (`super::open`); until it returns every other opener
-    // waits on the lock.
+    // opens its first SQLite connection (`super::open`, `super::inline`); until it returns every
+    // other opener waits on the lock.
     unsafe { sqlite::sqlite3_config(sqlite::SQLITE_CONFIG_MALLOC, &raw const methods) }
 });
 

@@ -15,7 +15,22 @@ use crate::{s, world};
 #[tokio::test]
 async fn a_ticket_read_inline_is_the_pools_model_for_model() {
     let w = world().await;
-    let chantier = w.chantier(w.company_a(), "Résidence Les Palmiers").await;
+    // A chantier with every column filled: dates, coordinates, a budget (each type read).
+    let chantier = w
+        .post(
+            "/api/chantiers",
+            &w.staff,
+            &json!({
+                "nom": "Résidence Les Palmiers", "type": "construction", "client_id": w.company_a(),
+                "adresse": "Route de la Corniche", "ville": "Dakar",
+                "coordonnees": { "lat": 14.6937, "lng": -17.4441 },
+                "statut": "en_cours", "date_debut": "2026-06-15", "date_fin": "2027-12-31",
+                "budget_cents": 45_000_000_000i64, "currency": "xof", "avancement": 65,
+                "responsable": "Awa Ndiaye",
+            }),
+        )
+        .await
+        .ok(201);
     let ticket = w
         .open_ticket(
             &w.client_a,
@@ -101,7 +116,9 @@ async fn a_ticket_read_inline_is_the_pools_model_for_model() {
             .await
             .unwrap(),
     );
-    assert!(chantier_of.chantier.is_some());
+    let site = chantier_of.chantier.unwrap();
+    assert_eq!(site.latitude, Some(14.6937));
+    assert!(site.date_debut.is_some() && site.budget_cents == Some(45_000_000_000));
     assert_eq!(with_files.latest_messages.len(), 2);
     assert_eq!(with_files.files.len(), 1);
     assert!(with_files.history.len() >= 2);
