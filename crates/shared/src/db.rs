@@ -23,10 +23,11 @@ mod columns;
 mod inline;
 mod sqlite_memory;
 
-pub use columns::Columns;
+pub use columns::{Columns, InlineDecode};
 pub use inline::{
     InlineColumns, InlineError, InlineReads, InlineRow, InlineRowError, InlineType, InlineValues,
-    ModelRow, Rows, optional_time_at, optional_uuid_at, query_all_inline, uuid_at,
+    ModelRow, Rows, optional_time_at, optional_uuid_at, query_all_inline, query_rows_inline,
+    uuid_at,
 };
 
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).

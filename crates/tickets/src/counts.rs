@@ -17,7 +17,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionTy
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement, TransactionTrait,
 };
-use shared::db::{count_of, sum_bigint};
+use shared::db::{InlineReads, count_of, query_rows_inline, sum_bigint};
 
 use crate::filters::TicketFilters;
 use crate::scope::Scope;
@@ -116,30 +116,41 @@ pub fn kept_statement(filters: &TicketFilters) -> SelectStatement {
 }
 
 /// The kept counts matching the status, priority and category of `filters` (the rest is
-/// ignored: check [`cover`] first), one per value combination.
+/// ignored: check [`cover`] first), one per value combination; read on the request's own
+/// thread when `inline` is given (then `db` is the pool, not a transaction).
 ///
 /// # Errors
 /// Database errors.
-pub async fn kept(db: &impl ConnectionTrait, filters: &TicketFilters) -> Result<Vec<Kept>, DbErr> {
-    let mut out = Vec::new();
-    for row in db.query_all(&kept_statement(filters)).await? {
-        out.push(Kept {
-            status: row.try_get_by_index(0)?,
-            priority: row.try_get_by_index(1)?,
-            categorie: row.try_get_by_index(2)?,
-            sla_level: row.try_get_by_index(3)?,
-            n: count_at(&row, 4)?,
-        });
-    }
-    Ok(out)
+pub async fn kept(
+    db: &impl ConnectionTrait,
+    inline: Option<&InlineReads>,
+    filters: &TicketFilters,
+) -> Result<Vec<Kept>, DbErr> {
+    let statement = db.get_database_backend().build(&kept_statement(filters));
+    query_rows_inline(db, inline, statement, |mut column| {
+        let kept = Kept {
+            status: column.value()?,
+            priority: column.value()?,
+            categorie: column.value()?,
+            sla_level: column.value()?,
+            n: count_of(column.nullable()?),
+        };
+        column.finish()?;
+        Ok(kept)
+    })
+    .await
 }
 
-/// How many tickets match `filters` (see [`cover`]).
+/// How many tickets match `filters` (see [`cover`]; `inline` as for [`kept`]).
 ///
 /// # Errors
 /// Database errors.
-pub async fn total(db: &impl ConnectionTrait, filters: &TicketFilters) -> Result<u64, DbErr> {
-    Ok(kept(db, filters).await?.iter().map(|k| k.n).sum())
+pub async fn total(
+    db: &impl ConnectionTrait,
+    inline: Option<&InlineReads>,
+    filters: &TicketFilters,
+) -> Result<u64, DbErr> {
+    Ok(kept(db, inline, filters).await?.iter().map(|k| k.n).sum())
 }
 
 /// The kept counts summed by one of their values (`key` picks it).

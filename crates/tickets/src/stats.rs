@@ -112,7 +112,7 @@ async fn kept_totals(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>, DbErr> {
-    let kept = counts::kept(db, &TicketFilters::default()).await?;
+    let kept = counts::kept(db, None, &TicketFilters::default()).await?;
     let mut status = zeros(TicketStatus::ALL.iter().map(|v| v.as_str()));
     add(&mut status, counts::by(&kept, |k| &k.status));
     let mut priority = zeros(TicketPriority::ALL.iter().map(|v| v.as_str()));

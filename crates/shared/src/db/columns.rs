@@ -5,17 +5,82 @@
 //! and enums read as a `String` before they are matched. Decoding a page of 100 tickets that
 //! way was a fifth of the list's CPU (bench/RESULTS.md item 26). [`Columns`] reads the same
 //! values with the same sqlx decoders, by position, borrowing text where the caller only
-//! matches it.
+//! matches it. A row read on the request's own thread ([`super::InlineReads::query_all_with`])
+//! is read through the same [`Columns`], each value as sqlx would read it from SQLite
+//! ([`InlineDecode`]), so one reader serves the pool's rows and the inline ones.
 
+use chrono::{DateTime, Utc};
+use rusqlite::types::ValueRef;
 use sea_orm::{DbErr, QueryResult};
 use sqlx::postgres::{PgRow, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{Decode, Row, Type};
+use uuid::Uuid;
 
 /// The row a [`Columns`] reads.
 enum RowRef<'r> {
     Sqlite(&'r SqliteRow),
     Postgres(&'r PgRow),
+    Inline(&'r rusqlite::Row<'r>),
+}
+
+/// A value of a row read inline, as sqlx reads it from SQLite: `None` where sqlx would not
+/// read the stored value as this type (the row then goes to the pool, whose reading counts).
+pub trait InlineDecode<'r>: Sized {
+    fn from_inline(value: ValueRef<'r>) -> Option<Self>;
+}
+
+impl<'r> InlineDecode<'r> for &'r str {
+    fn from_inline(value: ValueRef<'r>) -> Option<Self> {
+        match value {
+            ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl InlineDecode<'_> for String {
+    fn from_inline(value: ValueRef<'_>) -> Option<Self> {
+        <&str>::from_inline(value).map(str::to_owned)
+    }
+}
+
+impl InlineDecode<'_> for i64 {
+    fn from_inline(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Integer(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl InlineDecode<'_> for i32 {
+    fn from_inline(value: ValueRef<'_>) -> Option<Self> {
+        i64::from_inline(value).and_then(|n| Self::try_from(n).ok())
+    }
+}
+
+impl InlineDecode<'_> for Uuid {
+    /// sqlx reads a UUID from its 16 bytes alone.
+    fn from_inline(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Blob(bytes) => Self::from_slice(bytes).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl InlineDecode<'_> for DateTime<Utc> {
+    fn from_inline(value: ValueRef<'_>) -> Option<Self> {
+        super::inline::utc_time(value).map(|time| time.with_timezone(&Utc))
+    }
+}
+
+impl InlineDecode<'_> for serde_json::Value {
+    /// sqlx reads JSON from SQLite's text.
+    fn from_inline(value: ValueRef<'_>) -> Option<Self> {
+        serde_json::from_str(<&str>::from_inline(value)?).ok()
+    }
 }
 
 /// A cursor over a row's columns: each [`Columns::value`] or [`Columns::nullable`] decodes the
@@ -43,21 +108,43 @@ impl<'r> Columns<'r> {
         Ok(Self { row, next: 0 })
     }
 
+    /// The columns of a row read inline.
+    pub(super) fn inline(row: &'r rusqlite::Row<'r>) -> Self {
+        Self {
+            row: RowRef::Inline(row),
+            next: 0,
+        }
+    }
+
     /// Decode the next column, which may be `NULL`, as a `T` (`&str` borrows the row's text).
     ///
     /// # Errors
     /// The row has no more columns, or the value is not a `T`.
     pub fn nullable<T>(&mut self) -> Result<Option<T>, DbErr>
     where
-        T: Decode<'r, Sqlite> + Type<Sqlite> + Decode<'r, Postgres> + Type<Postgres>,
+        T: Decode<'r, Sqlite>
+            + Type<Sqlite>
+            + Decode<'r, Postgres>
+            + Type<Postgres>
+            + InlineDecode<'r>,
     {
         let index = self.next;
         self.next += 1;
+        let error = |e: &dyn std::fmt::Display| DbErr::Type(format!("column {index}: {e}"));
         match self.row {
-            RowRef::Sqlite(row) => row.try_get::<Option<T>, _>(index),
-            RowRef::Postgres(row) => row.try_get::<Option<T>, _>(index),
+            RowRef::Sqlite(row) => row.try_get::<Option<T>, _>(index).map_err(|e| error(&e)),
+            RowRef::Postgres(row) => row.try_get::<Option<T>, _>(index).map_err(|e| error(&e)),
+            RowRef::Inline(row) => match row.get_ref(index).map_err(|e| error(&e))? {
+                ValueRef::Null => Ok(None),
+                value => T::from_inline(value).map(Some).ok_or_else(|| {
+                    error(&format_args!(
+                        "{:?} is not read as {}",
+                        value.data_type(),
+                        std::any::type_name::<T>()
+                    ))
+                }),
+            },
         }
-        .map_err(|e| DbErr::Type(format!("column {index}: {e}")))
     }
 
     /// Decode the next column as a `T` (`&str` borrows the row's text). Read as an `Option`
@@ -67,7 +154,11 @@ impl<'r> Columns<'r> {
     /// The row has no more columns, or the value is `NULL` or not a `T`.
     pub fn value<T>(&mut self) -> Result<T, DbErr>
     where
-        T: Decode<'r, Sqlite> + Type<Sqlite> + Decode<'r, Postgres> + Type<Postgres>,
+        T: Decode<'r, Sqlite>
+            + Type<Sqlite>
+            + Decode<'r, Postgres>
+            + Type<Postgres>
+            + InlineDecode<'r>,
     {
         let index = self.next;
         self.nullable()?
@@ -92,6 +183,7 @@ impl<'r> Columns<'r> {
         let len = match self.row {
             RowRef::Sqlite(row) => row.len(),
             RowRef::Postgres(row) => row.len(),
+            RowRef::Inline(row) => row.as_ref().column_count(),
         };
         if len == self.next {
             Ok(())

@@ -39,6 +39,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::{Columns, InlineDecode};
+
 /// A row read inline, and what reading one of its values can fail with.
 pub use rusqlite::{Error as InlineRowError, Row as InlineRow, types::Type as InlineType};
 
@@ -55,6 +57,8 @@ pub enum InlineError {
     Untyped(String),
     #[error("column {0} holds a value its type cannot be read from")]
     Unreadable(String),
+    #[error("a row could not be read: {0}")]
+    Row(DbErr),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -234,6 +238,27 @@ impl InlineReads {
         })
     }
 
+    /// Run `statement` and read each of its rows with `read`, by position ([`Columns`]: the
+    /// reader of the pool's rows too).
+    ///
+    /// # Errors
+    /// [`InlineError`] when it could not be run here, or `read` failed on a row; the caller
+    /// runs it through the pool.
+    pub fn query_all_with<T>(
+        &self,
+        statement: &Statement,
+        mut read: impl FnMut(Columns<'_>) -> Result<T, DbErr>,
+    ) -> Result<Vec<T>, InlineError> {
+        self.with_statement(statement, |prepared, values| {
+            let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
+            let mut read_rows = Vec::new();
+            while let Some(row) = rows.next()? {
+                read_rows.push(read(Columns::inline(row)).map_err(InlineError::Row)?);
+            }
+            Ok(read_rows)
+        })
+    }
+
     /// Run `statement` and give each of its rows as its columns' values, each of the type
     /// `columns` gives its column, for the models to be read from ([`ModelRow`]).
     ///
@@ -345,18 +370,11 @@ impl ModelRow for InlineValues {
 /// anything else (naive times, say, whose offsets sqlx handles its own way) goes to the pool.
 fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
     let null = matches!(value, ValueRef::Null);
-    let integer = || match value {
-        ValueRef::Integer(n) => Some(n),
-        _ => None,
-    };
+    let integer = || i64::from_inline(value);
     let real = || match value {
         ValueRef::Real(x) => Some(x),
         #[allow(clippy::cast_precision_loss)]
         ValueRef::Integer(n) => Some(n as f64),
-        _ => None,
-    };
-    let text = || match value {
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok(),
         _ => None,
     };
     // `Some(None)` for a NULL, `Some(Some(v))` for a value read, `None` for one unreadable.
@@ -366,19 +384,12 @@ fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
         };
     }
     Some(match ty {
-        ColumnType::Uuid => read!(
-            Uuid,
-            // sqlx reads a UUID from its 16 bytes alone.
-            match value {
-                ValueRef::Blob(bytes) => Uuid::from_slice(bytes).ok(),
-                _ => None,
-            }
-        ),
+        ColumnType::Uuid => read!(Uuid, Uuid::from_inline(value)),
         ColumnType::Char(_)
         | ColumnType::String(_)
         | ColumnType::Text
         | ColumnType::Enum { .. } => {
-            read!(String, text().map(str::to_owned))
+            read!(String, String::from_inline(value))
         }
         ColumnType::Boolean => read!(Bool, integer().map(|n| n != 0)),
         ColumnType::TinyInteger => read!(TinyInt, integer().and_then(|n| i8::try_from(n).ok())),
@@ -400,13 +411,12 @@ fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
         #[allow(clippy::cast_possible_truncation)]
         ColumnType::Float => read!(Float, real().map(|x| x as f32)),
         ColumnType::Double => read!(Double, real()),
-        ColumnType::TimestampWithTimeZone => read!(
-            ChronoDateTimeUtc,
-            utc_time(value).map(|time| time.with_timezone(&Utc))
-        ),
+        ColumnType::TimestampWithTimeZone => {
+            read!(ChronoDateTimeUtc, DateTime::<Utc>::from_inline(value))
+        }
         ColumnType::Date => read!(
             ChronoDate,
-            text().and_then(|t| NaiveDate::parse_from_str(t, "%F").ok())
+            <&str>::from_inline(value).and_then(|t| NaiveDate::parse_from_str(t, "%F").ok())
         ),
         ColumnType::Json | ColumnType::JsonBinary => read!(
             Json,
@@ -458,6 +468,34 @@ pub async fn query_all_inline(
     Ok(Rows::Pool(db.query_all_raw(statement).await?))
 }
 
+/// The rows of `statement`, each read with `read` by position ([`Columns`]): inline when
+/// `inline` is given and `db` is SQLite, else (or when it cannot run or be read inline) through
+/// `db`. Pass `inline` only with a pool's connection, never in a transaction: an inline read
+/// does not see the transaction's own writes.
+///
+/// # Errors
+/// The pool's errors, and `read`'s on the pool's rows.
+pub async fn query_rows_inline<T>(
+    db: &impl sea_orm::ConnectionTrait,
+    inline: Option<&InlineReads>,
+    statement: Statement,
+    mut read: impl FnMut(Columns<'_>) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    if let Some(inline) = inline.filter(|_| db.get_database_backend() == sea_orm::DbBackend::Sqlite)
+    {
+        match inline.query_all_with(&statement, &mut read) {
+            Ok(rows) => return Ok(rows),
+            Err(err) => tracing::debug!(error = %err, "a statement goes to the pool"),
+        }
+    }
+    let found = db.query_all_raw(statement).await?;
+    let mut rows = Vec::with_capacity(found.len());
+    for row in &found {
+        rows.push(read(Columns::of(row)?)?);
+    }
+    Ok(rows)
+}
+
 /// A value bound as sqlx binds it on SQLite (a UUID as its 16 bytes, a time as RFC 3339 text).
 fn to_sqlite(value: &Value) -> Result<SqlValue, InlineError> {
     fn or_null<T>(value: Option<T>, into: impl FnOnce(T) -> SqlValue) -> SqlValue {
@@ -507,18 +545,10 @@ pub fn optional_uuid_at(
     row: &rusqlite::Row<'_>,
     index: usize,
 ) -> Result<Option<Uuid>, rusqlite::Error> {
-    let bytes: Option<Vec<u8>> = row.get(index)?;
-    bytes
-        .map(|bytes| {
-            Uuid::from_slice(&bytes).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    index,
-                    rusqlite::types::Type::Blob,
-                    Box::new(e),
-                )
-            })
-        })
-        .transpose()
+    match row.get_ref(index)? {
+        ValueRef::Null => Ok(None),
+        _ => uuid_at(row, index).map(Some),
+    }
 }
 
 /// A nullable time column, read as sqlx reads it on SQLite: RFC 3339 text (what sqlx writes),
@@ -546,7 +576,7 @@ pub fn optional_time_at(
 }
 
 /// A time as sqlx-sqlite reads one: text in one of its forms, or Unix seconds.
-fn utc_time(value: ValueRef<'_>) -> Option<DateTime<FixedOffset>> {
+pub(super) fn utc_time(value: ValueRef<'_>) -> Option<DateTime<FixedOffset>> {
     match value {
         ValueRef::Text(bytes) => parse_time(std::str::from_utf8(bytes).ok()?),
         ValueRef::Integer(seconds) => Utc.fix().timestamp_opt(seconds, 0).single(),
@@ -665,6 +695,61 @@ mod tests {
         // The connection was kept for the next read.
         assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
         assert_eq!(reads.counts(), (3, 0));
+    }
+
+    #[test]
+    fn rows_are_read_by_position_and_a_row_misread_goes_to_the_pool() {
+        let (_dir, reads) = file_with_rows();
+        let all = Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT id, name, at, n, '[\"lot-2\"]' FROM t ORDER BY name DESC",
+        );
+        type Read = (Uuid, String, DateTime<Utc>, Option<i64>, serde_json::Value);
+        let rows = reads
+            .query_all_with(&all, |mut column| {
+                let read: Read = (
+                    column.value()?,
+                    column.value::<&str>()?.to_owned(),
+                    column.value()?,
+                    column.nullable()?,
+                    column.value()?,
+                );
+                column.finish()?;
+                Ok(read)
+            })
+            .expect("runs");
+        let names: Vec<_> = rows
+            .iter()
+            .map(|row| (row.0, row.1.as_str(), row.3))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (Uuid::from_u128(7), "seven", Some(7)),
+                (Uuid::from_u128(8), "eight", None)
+            ]
+        );
+        assert_eq!(rows[1].2.to_rfc3339(), "2026-12-07T05:00:00+00:00");
+        assert_eq!(rows[0].4, serde_json::json!(["lot-2"]));
+        // A value read as what it is not, a NULL where a value must be, a column left unread:
+        // not read here (the caller asks the pool, whose reading counts).
+        let misread = [
+            reads.query_all_with(&all, |mut column| column.value::<i64>().map(drop)),
+            reads.query_all_with(&all, |mut column| {
+                column.value::<Uuid>()?;
+                column.value::<&str>()?;
+                column.value::<DateTime<Utc>>()?;
+                column.value::<i64>().map(drop)
+            }),
+            reads.query_all_with(&all, |mut column| {
+                column.value::<Uuid>()?;
+                column.finish()
+            }),
+        ];
+        for result in misread {
+            assert!(matches!(result, Err(InlineError::Row(_))), "{result:?}");
+        }
+        assert_eq!(reads.counts(), (1, 3));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use shared::audit::{self, AuditEntry};
 use shared::db::{
     InlineColumns, InlineReads, ModelRow, Rows, Templates, literal_limit, query_all_inline,
+    query_rows_inline,
 };
 use shared::pagination::{Order, PageParams, Sort, page_and_total};
 use shared::{AppError, PageMeta, Paginated};
@@ -161,7 +162,14 @@ impl TicketRow {
     /// # Errors
     /// The row is not such a row.
     pub fn read(row: &sea_orm::QueryResult) -> Result<Self, DbErr> {
-        let mut column = shared::db::Columns::of(row)?;
+        Self::from_columns(shared::db::Columns::of(row)?)
+    }
+
+    /// The same, from a row's [`shared::db::Columns`] (a row of the pool's or one read inline).
+    ///
+    /// # Errors
+    /// The row is not such a row.
+    pub fn from_columns(mut column: shared::db::Columns<'_>) -> Result<Self, DbErr> {
         // Fields are read in the order written here: the order `row_columns` selects them.
         let read = Self {
             id: column.value()?,
@@ -463,12 +471,19 @@ fn page_key() -> Alias {
     Alias::new("k")
 }
 
-/// A page of the tickets `scope` may see.
+/// How many index entries a page read on the request's own thread may walk at most (its
+/// offset and its rows): beyond, the page goes to the pool, off the HTTP worker.
+const INLINE_PAGE_KEYS: u64 = 10_000;
+
+/// A page of the tickets `scope` may see. On an SQLite file (`state.inline_reads`) a page an
+/// index hands out in its order, not far from the start, is read on the request's own thread,
+/// and so is a total from the kept counts (bench/RESULTS.md item 33): both walk a bounded
+/// number of index entries. `db` is the pool, never a transaction.
 ///
 /// # Errors
 /// 422 for contradictory filters; database errors.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     state: &TicketsState,
     scope: Scope,
     filters: &TicketFilters,
@@ -484,12 +499,22 @@ pub async fn list(
         state.clock.now(),
     )?;
     let kept = crate::counts::cover(scope, filters);
+    let inline = state.inline_reads.as_deref();
+    let bounded = index_ordered(scope, filters, sort)
+        && page.offset().saturating_add(page.limit) <= INLINE_PAGE_KEYS;
     let (items, total) = page_and_total(
         page,
-        || rows(db, select),
+        || {
+            query_rows_inline(
+                db,
+                inline.filter(|_| bounded),
+                select,
+                TicketRow::from_columns,
+            )
+        },
         || async {
             if kept {
-                crate::counts::total(db, filters).await
+                crate::counts::total(db, inline, filters).await
             } else {
                 count(db, &base).await
             }

@@ -1,12 +1,18 @@
 //! A ticket's detail read on the request's own thread (an SQLite file: bench/RESULTS.md item
-//! 32) is the pool's, model for model, and the detail route reads it so.
+//! 32) is the pool's, model for model, and the detail route reads it so; so are a list's page
+//! and its kept total (item 33), row for row.
 
 use actix_web::ResponseError;
+use entity::ticket::{TicketPriority, TicketStatus};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
-use shared::db::InlineReads;
+use shared::db::{InlineReads, query_rows_inline};
+use shared::pagination::{Order, PageParams, Sort};
 use tickets::Scope;
-use tickets::tickets::service::find_with_parties;
-use tickets::tickets::{TicketKey, contents};
+use tickets::counts;
+use tickets::filters::TicketFilters;
+use tickets::tickets::service::{TicketRow, find_with_parties, list_statements};
+use tickets::tickets::{TicketKey, TicketSort, contents};
 use uuid::Uuid;
 
 use crate::attachments::{file_form, upload};
@@ -129,5 +135,165 @@ async fn a_ticket_read_inline_is_the_pools_model_for_model() {
         assert_eq!(served - before.0, 8);
         w.get(&path, &w.client_a).await.ok(200);
         assert_eq!(counts(), Some((served + 3, failed)));
+    }
+}
+
+#[tokio::test]
+async fn a_list_page_read_inline_is_the_pools_row_for_row() {
+    let w = world().await;
+    let chantier = w.chantier(w.company_a(), "Lot B").await;
+    // Rows with and without a chantier, tags, a person in charge, messages (a staff-only one:
+    // counted for staff, not for the client) and a file: every column of a row.
+    let first = w
+        .open_ticket(
+            &w.client_a,
+            json!({ "chantier_id": chantier["id"], "tags": ["lot-2"], "priority": "normale" }),
+        )
+        .await;
+    let path = format!("/api/tickets-client/{}", s(&first, "id"));
+    w.patch(
+        &path,
+        &w.staff,
+        &json!({ "status": "en_cours", "responsable": "Awa Ndiaye" }),
+    )
+    .await
+    .ok(200);
+    w.post(
+        &format!("{path}/messages"),
+        &w.staff,
+        &json!({ "contenu": "Relancer le sous-traitant.", "interne": true }),
+    )
+    .await
+    .ok(201);
+    upload(
+        &w,
+        s(&first, "id"),
+        Some(&w.staff),
+        file_form("plan.pdf", "application/pdf", b"%PDF-1.4".to_vec()),
+    )
+    .await
+    .ok(201);
+    for _ in 0..2 {
+        w.ticket_of_a().await;
+        w.ticket_of_b().await;
+    }
+
+    let inline = InlineReads::for_url(&w.app.config.database_url);
+    assert_eq!(inline.is_some(), !w.app.database.is_postgres());
+    let counts_now = || inline.as_ref().map(|inline| inline.counts());
+    let before = counts_now();
+    let backend = w.app.db.get_database_backend();
+    let by_date = Sort::<TicketSort>::default();
+    let by_title = Sort {
+        field: TicketSort::Titre,
+        order: Order::Asc,
+    };
+    let in_progress = TicketFilters {
+        status: Some(TicketStatus::EnCours),
+        priority: Some(TicketPriority::Normale),
+        ..TicketFilters::default()
+    };
+    let cases = [
+        (Scope::Staff, TicketFilters::default(), by_date, 1, 100),
+        (Scope::Staff, TicketFilters::default(), by_title, 2, 2),
+        (Scope::Staff, in_progress.clone(), by_date, 1, 20),
+        (
+            Scope::Company(w.company_a()),
+            TicketFilters::default(),
+            by_date,
+            1,
+            100,
+        ),
+        (
+            Scope::Company(w.company_b()),
+            in_progress.clone(),
+            by_date,
+            1,
+            100,
+        ),
+    ];
+    let mut read_rows = 0;
+    for (scope, filters, sort, page, limit) in &cases {
+        let page = PageParams {
+            page: *page,
+            limit: *limit,
+        };
+        let now = chrono::Utc::now();
+        let (_, select) = list_statements(backend, *scope, filters, page, *sort, now).unwrap();
+        let pooled = query_rows_inline(&w.app.db, None, select.clone(), TicketRow::from_columns)
+            .await
+            .unwrap();
+        let read = query_rows_inline(
+            &w.app.db,
+            inline.as_deref(),
+            select,
+            TicketRow::from_columns,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            format!("{read:?}"),
+            format!("{pooled:?}"),
+            "{scope:?} {filters:?}"
+        );
+        read_rows += read.len();
+    }
+    // Three tickets of company A's, two of company B's; the first in full: its chantier, tags,
+    // person in charge and, for staff, its internal message and its file.
+    assert_eq!(read_rows, 5 + 2 + 1 + 3 + 0);
+    let (_, select) = list_statements(
+        backend,
+        Scope::Staff,
+        &in_progress,
+        PageParams::default(),
+        by_date,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let row = &query_rows_inline(
+        &w.app.db,
+        inline.as_deref(),
+        select,
+        TicketRow::from_columns,
+    )
+    .await
+    .unwrap()[0];
+    assert_eq!(row.chantier_nom.as_deref(), Some("Lot B"));
+    assert_eq!(row.responsable.as_deref(), Some("Awa Ndiaye"));
+    assert_eq!(row.tags, ["lot-2"]);
+    assert_eq!((row.nb_messages, row.nb_piece_jointes), (1, 1));
+    for filters in [TicketFilters::default(), in_progress.clone()] {
+        let pooled = counts::kept(&w.app.db, None, &filters).await.unwrap();
+        let read = counts::kept(&w.app.db, inline.as_deref(), &filters)
+            .await
+            .unwrap();
+        assert_eq!(read, pooled);
+    }
+    assert_eq!(
+        counts::total(&w.app.db, inline.as_deref(), &TicketFilters::default())
+            .await
+            .unwrap(),
+        5
+    );
+
+    // Every statement of those ran inline (on PostgreSQL there is nothing to count), and so do
+    // the list route's where an index gives a page's order: the account check, the page and
+    // its kept total. A page sorted otherwise goes to the pool, and so does a client's total.
+    if let (Some((served, failed)), Some(before)) = (counts_now(), before) {
+        assert_eq!(failed, before.1, "a statement went to the pool");
+        assert_eq!(served - before.0, 5 + 1 + 2 + 1);
+        let staff = "/api/tickets-client?status=en_cours&priority=normale&limit=1";
+        let page = w.get(staff, &w.staff).await;
+        page.ok(200);
+        assert_eq!(page.json()["meta"]["total"], 1);
+        w.get("/api/tickets-client?limit=2", &w.staff).await.ok(200);
+        assert_eq!(counts_now(), Some((served + 6, failed)));
+        w.get("/api/tickets-client?sort=titre&limit=2", &w.staff)
+            .await
+            .ok(200);
+        w.get("/api/tickets-client?limit=2", &w.client_a)
+            .await
+            .ok(200);
+        assert_eq!(counts_now(), Some((served + 6 + 2 + 2, failed)));
     }
 }
