@@ -165,8 +165,10 @@ impl InlineReads {
         // A reader of a WAL file waits for no writer; a busy file (its WAL being recovered)
         // goes to the pool, whose connections wait for it, instead of holding this thread.
         connection.busy_timeout(Duration::ZERO)?;
-        // The few pages a lookup by key reads stay cached; the pool's connections cache more.
-        connection.pragma_update(None, "cache_size", -512)?;
+        // SQLite's default page cache, as the pool's connections have: a list's page reads a
+        // few hundred pages (its rows, their joins), and with 512 KiB each page read again was
+        // a read from the kernel's cache (bench/RESULTS.md item 33: a third more lists).
+        connection.pragma_update(None, "cache_size", -2000)?;
         connection.set_prepared_statement_cache_capacity(32);
         Ok(connection)
     }
