@@ -1,10 +1,12 @@
 //! Password hashing: Argon2id with OWASP's m = 7 MiB, t = 5, p = 1 (one of the five settings its
 //! cheat sheet gives as equally strong: about the work per hash of m = 19 MiB, t = 2 (8 % less),
-//! in a third of the memory), off the async runtime, behind a semaphore sized to the cores so a login
-//! storm cannot starve other routes. Hashes made with other parameters (the m = 19 MiB, t = 2 of
-//! earlier versions) still verify, and [`PasswordHasher::needs_rehash`] tells login to replace
-//! them.
+//! in a third of the memory), off the async runtime on threads of its own that yield the CPU to
+//! the HTTP workers ([`HASHING_NICE`]), behind a semaphore sized to the cores, so a login storm
+//! takes the CPU the other routes leave and cannot starve them. Hashes made with other
+//! parameters (the m = 19 MiB, t = 2 of earlier versions) still verify, and
+//! [`PasswordHasher::needs_rehash`] tells login to replace them.
 
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
@@ -20,11 +22,85 @@ const M_COST: u32 = 7_168;
 const T_COST: u32 = 5;
 const P_COST: u32 = 1;
 
+/// How much lower than the process's the hashing threads' scheduling priority is (their nice
+/// value; Linux keeps one per thread). A hash is about 20 ms of a core: at the same priority a
+/// storm of logins on every core made each other request wait its turn behind them (the ticket
+/// list's p99 3.5 → 11.5 ms during the benchmark's storm); below it, the scheduler runs a
+/// worker as soon as it has work, and the hashes get the rest of the CPU, all of it when
+/// nothing else runs (bench/RESULTS.md item 34).
+pub const HASHING_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash, as many as the permits, at a lower priority; they stop with the
+/// hasher (their queue closes).
+struct Hashers {
+    jobs: Sender<Job>,
+}
+
+impl Hashers {
+    fn start(threads: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok(job) = next else {
+                            return;
+                        };
+                        // A job that panics loses its answer (its caller gets a 500), not the
+                        // thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Run `work` on a hashing thread and wait for its answer.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                // The caller may be gone (its request dropped): the hash is done anyway.
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| AppError::internal(std::io::Error::other("no hashing thread is left")))?;
+        answered.await.map_err(AppError::internal)
+    }
+}
+
+/// Lower the calling thread's scheduling priority by [`HASHING_NICE`] (Linux only: elsewhere a
+/// nice value is the whole process's). Refused (a sandbox, say), the thread hashes at the
+/// process's priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        // `None`: the calling thread, for `setpriority(PRIO_PROCESS, 0)` on Linux.
+        let lowered = getpriority_process(None)
+            .and_then(|nice| setpriority_process(None, (nice + HASHING_NICE).min(19)));
+        if let Err(e) = lowered {
+            tracing::warn!(error = %e, "password hashing runs at the server's priority");
+        }
+    }
+}
+
 /// Hashes and verifies passwords.
 pub struct PasswordHasher {
     /// The parameters of new hashes.
     params: Params,
     permits: Arc<Semaphore>,
+    /// `None` where no thread could be started: hashes then run on tokio's blocking threads.
+    hashers: Option<Hashers>,
     memory: Arc<MemoryPool>,
     /// Verified against when the account does not exist, so both failures cost the same.
     dummy_hash: String,
@@ -178,12 +254,31 @@ impl PasswordHasher {
             shared::crypto::random_token(24).as_bytes(),
         )
         .map_err(|_| argon2::Error::AlgorithmInvalid)?;
+        let hashers = Hashers::start(cores)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "no hashing threads: hashes run on tokio's blocking pool");
+            })
+            .ok();
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(cores)),
+            hashers,
             memory,
             dummy_hash,
         })
+    }
+
+    /// Run `work` on a hashing thread (or, without one, on tokio's blocking pool).
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        match &self.hashers {
+            Some(hashers) => hashers.run(work).await,
+            None => tokio::task::spawn_blocking(work)
+                .await
+                .map_err(AppError::internal),
+        }
     }
 
     /// A permit to hash, held until the hash is done (moved into its blocking task: a hash
@@ -204,12 +299,11 @@ impl PasswordHasher {
         let memory = Arc::clone(&self.memory);
         let params = self.params.clone();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
+        self.run(move || {
             let _permit = permit;
             hash_new(&memory, &params, password.as_bytes())
         })
-        .await
-        .map_err(AppError::internal)?
+        .await?
         .map_err(|e| AppError::internal(std::io::Error::other(e)))
     }
 
@@ -224,12 +318,12 @@ impl PasswordHasher {
         let password = password.to_owned();
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
-        let ok = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            matches(&memory, password.as_bytes(), hash.as_str())
-        })
-        .await
-        .map_err(AppError::internal)?;
+        let ok = self
+            .run(move || {
+                let _permit = permit;
+                matches(&memory, password.as_bytes(), hash.as_str())
+            })
+            .await?;
         Ok(known && ok)
     }
 
@@ -305,6 +399,28 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn hashes_run_on_threads_of_their_own_below_the_callers_priority() {
+        let hasher = PasswordHasher::new().unwrap();
+        let thread = || {
+            let name = std::thread::current().name().map(str::to_owned);
+            #[cfg(target_os = "linux")]
+            let nice = rustix::process::getpriority_process(None).ok();
+            #[cfg(not(target_os = "linux"))]
+            let nice: Option<i32> = None;
+            (name, nice)
+        };
+        let (_, caller) = thread();
+        let (name, nice) = hasher.run(thread).await.unwrap();
+        assert!(name.is_some_and(|name| name.starts_with("argon2-")));
+        if cfg!(target_os = "linux") {
+            assert_eq!(nice, caller.map(|nice| (nice + HASHING_NICE).min(19)));
+        }
+        // And a hash still verifies there.
+        let hash = hasher.hash("Correct-horse-9").await.unwrap();
+        assert!(hasher.verify("Correct-horse-9", Some(&hash)).await.unwrap());
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_accounts_never_match() {
