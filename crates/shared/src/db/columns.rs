@@ -24,8 +24,9 @@ enum RowRef<'r> {
     Inline(&'r rusqlite::Row<'r>),
 }
 
-/// A value of a row read inline, as sqlx reads it from SQLite: `None` where sqlx would not
-/// read the stored value as this type (the row then goes to the pool, whose reading counts).
+/// A value of a row read inline, as sqlx reads it from SQLite: `None` where it is not read
+/// here (every value sqlx would not read as this type, and a few it would: a UUID stored as
+/// text, a time as a Julian day), and the row then goes to the pool, whose reading counts.
 pub trait InlineDecode<'r>: Sized {
     fn from_inline(value: ValueRef<'r>) -> Option<Self>;
 }

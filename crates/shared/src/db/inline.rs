@@ -6,11 +6,13 @@
 //! (bench/RESULTS.md item 32). [`InlineReads`] keeps a few read-only connections of the same
 //! file (opened on demand, at most one per thread reading at a time) and runs a statement on
 //! the thread that asks, which is an HTTP worker: it blocks that worker for as long as SQLite
-//! takes, so it is meant for statements that find their rows by key, not for scans. The account
-//! check every authenticated request runs reads through it ([`InlineReads::query_one`], its
-//! own decoder), and so does a ticket's detail ([`query_all_inline`]: its rows typed by
-//! [`InlineColumns`] and read into the models through [`ModelRow`], the decoder the pool's
-//! rows go through too).
+//! takes, so it is meant for statements whose walk is bounded (rows found by key, a page an
+//! index hands out in its order near its start), not for scans. The account check every
+//! authenticated request runs reads through it ([`InlineReads::query_one`], its own decoder),
+//! and so does a ticket's detail ([`query_all_inline`]: its rows typed by [`InlineColumns`]
+//! and read into the models through [`ModelRow`], the decoder the pool's rows go through too),
+//! and a ticket list's page and kept total ([`query_rows_inline`]: rows read by position
+//! through [`Columns`], the pool's reader too; bench/RESULTS.md item 33).
 //!
 //! What it reads is what sqlx's connections read: both see every committed write (WAL mode,
 //! one snapshot per statement), but not a transaction's own writes, so a read inside a
@@ -214,15 +216,17 @@ impl InlineReads {
         };
         let result = {
             let mut prepared = connection.prepare_cached(&statement.sql)?;
-            run(&mut prepared, values)?
+            run(&mut prepared, values)
         };
-        // A connection whose statement failed is dropped, not kept (above, by `?`).
-        if let Ok(mut idle) = self.idle.lock()
+        // A connection whose statement SQLite failed is dropped, not kept (above, by `?`, and
+        // here); one with a row its reader could not read is sound, and keeps its page cache.
+        if matches!(result, Ok(_) | Err(InlineError::Row(_)))
+            && let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.kept
         {
             idle.push(connection);
         }
-        Ok(result)
+        result
     }
 
     /// Run `statement` and decode its first row with `decode` (`None`: no row).
@@ -752,6 +756,8 @@ mod tests {
             assert!(matches!(result, Err(InlineError::Row(_))), "{result:?}");
         }
         assert_eq!(reads.counts(), (1, 3));
+        // The connection was sound, and kept (with its cache) for the next read.
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
     }
 
     #[test]

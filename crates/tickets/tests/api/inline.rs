@@ -278,7 +278,7 @@ async fn a_list_page_read_inline_is_the_pools_row_for_row() {
 
     // Every statement of those ran inline (on PostgreSQL there is nothing to count), and so do
     // the list route's where an index gives a page's order: the account check, the page and
-    // its kept total. A page sorted otherwise goes to the pool, and so does a client's total.
+    // its kept total. A page sorted otherwise goes to the pool, and so does a company's total.
     if let (Some((served, failed)), Some(before)) = (counts_now(), before) {
         assert_eq!(failed, before.1, "a statement went to the pool");
         assert_eq!(served - before.0, 5 + 1 + 2 + 1);
@@ -295,5 +295,12 @@ async fn a_list_page_read_inline_is_the_pools_row_for_row() {
             .await
             .ok(200);
         assert_eq!(counts_now(), Some((served + 6 + 2 + 2, failed)));
+        // A company naming a client (another's here: an empty page) has its page read through
+        // the pool: the index walk would check one of its two client conditions row by row.
+        let other = format!("/api/tickets-client?client_id={}&limit=2", w.company_b());
+        let page = w.get(&other, &w.client_a).await;
+        page.ok(200);
+        assert_eq!(page.json()["meta"]["total"], 0);
+        assert_eq!(counts_now(), Some((served + 6 + 2 + 2 + 1, failed)));
     }
 }
