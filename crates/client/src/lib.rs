@@ -40,6 +40,8 @@ pub struct ClientState {
     pub currency: String,
     /// Where people reach the product (share links point there).
     pub public_url: String,
+    /// Reads on the request's own thread, for an SQLite file (`None` otherwise).
+    pub inline_reads: Option<std::sync::Arc<shared::db::InlineReads>>,
 }
 
 impl ClientState {
@@ -51,6 +53,7 @@ impl ClientState {
             seller: config.seller.clone(),
             currency: config.default_currency.clone(),
             public_url: config.public_url.trim_end_matches('/').to_owned(),
+            inline_reads: shared::db::InlineReads::for_url(&config.database_url),
         }
     }
 

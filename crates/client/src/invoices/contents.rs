@@ -4,12 +4,21 @@
 //! `p_`, the others `NULL`), as the ticket detail reads its contents (`tickets::contents`).
 //! One statement instead of four saves their round trips (on SQLite, handing each to the
 //! connection's thread and its rows back), and its SQL is built once per backend
-//! (bench/RESULTS.md item 23).
+//! (bench/RESULTS.md item 23). On an SQLite file it is read on the request's own thread
+//! (`shared::db::query_all_inline`, item 35), its rows decoded by the same [`ModelRow`] reader
+//! either way.
+
+use std::sync::LazyLock;
 
 use entity::{company, invoice, invoice_line, payment};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, FromQueryResult};
-use shared::db::{Templates, select_model_columns, select_null_columns, union_branch};
+use sea_orm::sea_query::{
+    Alias, ColumnType, Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr};
+use shared::db::{
+    InlineColumns, InlineReads, ModelRow, Rows, Templates, query_all_inline, select_model_columns,
+    select_null_columns, union_branch,
+};
 use uuid::Uuid;
 
 use super::service::visible_to;
@@ -33,15 +42,25 @@ pub struct Whole {
 }
 
 /// Invoice `id` with its client, lines and payments, if company `company_id` may see it
-/// (the rules of [`visible_to`]); `None` otherwise.
+/// (the rules of [`visible_to`]); `None` otherwise. Read inline when `inline` is given: then
+/// `db` is the pool, never a transaction (whose own writes an inline read would not see).
 ///
 /// # Errors
 /// Database errors.
 pub async fn read(
     db: &impl ConnectionTrait,
+    inline: Option<&InlineReads>,
     company_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Whole>, DbErr> {
+    static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
+        InlineColumns::default()
+            .column("k", ColumnType::Integer)
+            .model::<invoice::Entity>("i_")
+            .model::<company::Entity>("c_")
+            .model::<invoice_line::Entity>("l_")
+            .model::<payment::Entity>("p_")
+    });
     let backend = db.get_database_backend();
     let statement = STATEMENT.bind(
         backend,
@@ -52,19 +71,27 @@ pub async fn read(
             (COMPANY.into(), company_id.into()),
         ],
     );
-    let rows = db.query_all_raw(statement).await?;
+    match query_all_inline(db, inline, statement, &COLUMNS).await? {
+        Rows::Inline(rows) => assemble(&rows),
+        Rows::Pool(rows) => assemble(&rows),
+    }
+}
+
+/// The invoice, its client, lines and payments from the statement's rows (`None`: no head
+/// row, the invoice is not visible).
+fn assemble(rows: &[impl ModelRow]) -> Result<Option<Whole>, DbErr> {
     let mut head = None;
     let (mut lines, mut payments) = (Vec::new(), Vec::new());
     for row in rows {
-        match row.try_get::<i32>("", "k")? {
+        match row.value::<i32>("k")? {
             HEAD => {
                 head = Some((
-                    invoice::Model::from_query_result(&row, "i_")?,
-                    company::Model::from_query_result(&row, "c_")?,
+                    row.model::<invoice::Entity>("i_")?,
+                    row.model::<company::Entity>("c_")?,
                 ));
             }
-            LINE => lines.push(invoice_line::Model::from_query_result(&row, "l_")?),
-            PAYMENT => payments.push(payment::Model::from_query_result(&row, "p_")?),
+            LINE => lines.push(row.model::<invoice_line::Entity>("l_")?),
+            PAYMENT => payments.push(row.model::<payment::Entity>("p_")?),
             other => {
                 return Err(DbErr::Type(format!(
                     "unknown invoice contents row kind {other}"

@@ -416,12 +416,14 @@ pub fn seller(state: &ClientState) -> PartyView {
     }
 }
 
-/// An invoice with its lines, VAT per rate, payments and both parties.
+/// An invoice with its lines, VAT per rate, payments and both parties. On an SQLite file its
+/// statement runs on the request's own thread (`state.inline_reads`); `db` is the pool, never
+/// a transaction.
 ///
 /// # Errors
 /// 404, database errors.
 pub async fn detail(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     state: &ClientState,
     company_id: Uuid,
     id: Uuid,
@@ -431,7 +433,7 @@ pub async fn detail(
         client,
         lines,
         payments: payment_rows,
-    } = contents::read(db, company_id, id)
+    } = contents::read(db, state.inline_reads.as_deref(), company_id, id)
         .await?
         .ok_or_else(|| AppError::not_found("No such invoice"))?;
     let vat_breakdown = vat_by_rate(lines.iter().map(|l| (l.vat_rate_bp, l.total_ht_cents)))

@@ -779,3 +779,86 @@ async fn an_invoice_detail_shows_its_own_lines_in_order_and_no_draft() {
         .await
         .error(404, "NOT_FOUND");
 }
+
+/// An invoice's detail read on the request's own thread (an SQLite file: bench/RESULTS.md
+/// item 35) is the pool's, model for model, and the detail route reads it so.
+#[tokio::test]
+async fn an_invoice_read_inline_is_the_pools_model_for_model() {
+    let w = world().await;
+    let inv = three_invoices(&w).await;
+    // A payment confirmed and one pending: both kinds of payment row, with and without a
+    // confirmation time.
+    for (key, amount) in [("inline-a", 50_000), ("inline-b", 10_000)] {
+        let paid = w
+            .app
+            .send(
+                w.app
+                    .authed(Method::POST, "/api/client/payments/new", &w.client_a.token)
+                    .header("Idempotency-Key", key)
+                    .json(&json!({ "invoice_id": inv[1].id, "amount_cents": amount, "method": "card" })),
+            )
+            .await
+            .ok(201);
+        if key == "inline-a" {
+            let id: Uuid = paid["id"].as_str().unwrap().parse().unwrap();
+            client::payments::service::confirm(
+                &w.app.db,
+                &w.state,
+                &shared::audit::Actor::system(),
+                id,
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let inline = w.state.inline_reads.as_deref();
+    assert_eq!(inline.is_some(), !w.app.database.is_postgres());
+    let counts = || inline.map(shared::db::InlineReads::counts);
+    let before = counts();
+    let cases = [
+        (w.company_a(), inv[1].id),
+        (w.company_a(), inv[2].id),
+        // Another company's invoice, and none at all.
+        (w.company_b(), inv[1].id),
+        (w.company_a(), Uuid::now_v7()),
+    ];
+    let mut found = 0;
+    for (company, id) in cases {
+        let pooled = client::invoices::contents::read(&w.app.db, None, company, id)
+            .await
+            .unwrap();
+        let read = client::invoices::contents::read(&w.app.db, inline, company, id)
+            .await
+            .unwrap();
+        match (pooled, read) {
+            (Some(pooled), Some(read)) => {
+                assert_eq!(read.invoice, pooled.invoice);
+                assert_eq!(read.client, pooled.client);
+                assert_eq!(read.lines, pooled.lines);
+                assert_eq!(read.payments, pooled.payments);
+                found += 1;
+            }
+            (None, None) => {}
+            (pooled, read) => panic!("{company} {id}: {pooled:?} / {read:?}"),
+        }
+    }
+    assert_eq!(found, 2);
+    let two = client::invoices::contents::read(&w.app.db, inline, w.company_a(), inv[1].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(two.lines.len(), 2);
+    assert_eq!(two.payments.len(), 2);
+    assert!(two.payments.iter().any(|p| p.confirmed_at.is_some()));
+    assert!(two.invoice.paid_at.is_none() && two.invoice.paid_cents == 50_000);
+    // Every statement of those ran inline (on PostgreSQL there is nothing to count), and so do
+    // the detail route's: the account check and the invoice's one statement.
+    if let (Some((served, failed)), Some(before)) = (counts(), before) {
+        assert_eq!(failed, before.1, "a statement went to the pool");
+        assert_eq!(served - before.0, 5);
+        w.get(&format!("/api/client/invoices/{}", inv[1].id), &w.client_a)
+            .await
+            .ok(200);
+        assert_eq!(counts(), Some((served + 2, failed)));
+    }
+}
