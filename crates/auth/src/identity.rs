@@ -350,11 +350,10 @@ async fn load_account(
 ) -> Result<Option<AccountCheck>, sea_orm::DbErr> {
     let backend = db.get_database_backend();
     let statement = account_statement(backend, user_id, sid);
-    if let Some(inline) = inline.filter(|_| backend == DbBackend::Sqlite) {
-        match inline.query_one(&statement, AccountCheck::from_inline) {
-            Ok(found) => return Ok(found),
-            Err(err) => tracing::debug!(error = %err, "the account check goes to the pool"),
-        }
+    if let Some(found) = shared::db::try_inline(backend, inline, |inline| {
+        inline.query_one(&statement, AccountCheck::from_inline)
+    }) {
+        return Ok(found);
     }
     db.query_one_raw(statement)
         .await?

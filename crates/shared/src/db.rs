@@ -27,7 +27,7 @@ pub use columns::{Columns, InlineDecode};
 pub use inline::{
     InlineColumns, InlineError, InlineReads, InlineRow, InlineRowError, InlineType, InlineValues,
     ModelRow, Rows, optional_time_at, optional_uuid_at, query_all_inline, query_rows_inline,
-    uuid_at,
+    try_inline, uuid_at,
 };
 
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).

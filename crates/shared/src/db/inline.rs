@@ -424,15 +424,9 @@ fn typed_value(value: ValueRef<'_>, ty: &ColumnType) -> Option<Value> {
             ChronoDate,
             <&str>::from_inline(value).and_then(|t| NaiveDate::parse_from_str(t, "%F").ok())
         ),
-        ColumnType::Json | ColumnType::JsonBinary => read!(
-            Json,
-            match value {
-                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-                    serde_json::from_slice(bytes).ok().map(Box::new)
-                }
-                _ => None,
-            }
-        ),
+        ColumnType::Json | ColumnType::JsonBinary => {
+            read!(Json, serde_json::Value::from_inline(value).map(Box::new))
+        }
         ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob => read!(
             Bytes,
             match value {
@@ -464,14 +458,27 @@ pub async fn query_all_inline(
     statement: Statement,
     columns: &InlineColumns,
 ) -> Result<Rows, DbErr> {
-    if let Some(inline) = inline.filter(|_| db.get_database_backend() == sea_orm::DbBackend::Sqlite)
-    {
-        match inline.query_all_as(&statement, columns) {
-            Ok(rows) => return Ok(Rows::Inline(rows)),
-            Err(err) => tracing::debug!(error = %err, "a statement goes to the pool"),
-        }
-    }
-    Ok(Rows::Pool(db.query_all_raw(statement).await?))
+    let read = try_inline(db.get_database_backend(), inline, |inline| {
+        inline.query_all_as(&statement, columns)
+    });
+    Ok(match read {
+        Some(rows) => Rows::Inline(rows),
+        None => Rows::Pool(db.query_all_raw(statement).await?),
+    })
+}
+
+/// What `run` reads through `inline` when it is given and `backend` is SQLite; `None` when
+/// not, or when it could not be read there (logged): the caller then asks the pool, whose
+/// answer, and errors, count.
+pub fn try_inline<T>(
+    backend: sea_orm::DbBackend,
+    inline: Option<&InlineReads>,
+    run: impl FnOnce(&InlineReads) -> Result<T, InlineError>,
+) -> Option<T> {
+    let inline = inline.filter(|_| backend == sea_orm::DbBackend::Sqlite)?;
+    run(inline)
+        .inspect_err(|err| tracing::debug!(error = %err, "a statement goes to the pool"))
+        .ok()
 }
 
 /// The rows of `statement`, each read with `read` by position ([`Columns`]): inline when
@@ -487,12 +494,10 @@ pub async fn query_rows_inline<T>(
     statement: Statement,
     mut read: impl FnMut(Columns<'_>) -> Result<T, DbErr>,
 ) -> Result<Vec<T>, DbErr> {
-    if let Some(inline) = inline.filter(|_| db.get_database_backend() == sea_orm::DbBackend::Sqlite)
-    {
-        match inline.query_all_with(&statement, &mut read) {
-            Ok(rows) => return Ok(rows),
-            Err(err) => tracing::debug!(error = %err, "a statement goes to the pool"),
-        }
+    if let Some(rows) = try_inline(db.get_database_backend(), inline, |inline| {
+        inline.query_all_with(&statement, &mut read)
+    }) {
+        return Ok(rows);
     }
     let found = db.query_all_raw(statement).await?;
     let mut rows = Vec::with_capacity(found.len());

@@ -129,7 +129,7 @@ async fn find_for_update(
 }
 
 /// The columns of a list row (and of an export row), selected by [`row_columns`] and read by
-/// [`TicketRow::read`].
+/// [`TicketRow::from_columns`].
 #[derive(Debug, Clone)]
 pub struct TicketRow {
     pub id: Uuid,
@@ -156,16 +156,8 @@ pub struct TicketRow {
 }
 
 impl TicketRow {
-    /// Read a row of a query with [`row_columns`], by position, in its order (bench/RESULTS.md
-    /// item 26).
-    ///
-    /// # Errors
-    /// The row is not such a row.
-    pub fn read(row: &sea_orm::QueryResult) -> Result<Self, DbErr> {
-        Self::from_columns(shared::db::Columns::of(row)?)
-    }
-
-    /// The same, from a row's [`shared::db::Columns`] (a row of the pool's or one read inline).
+    /// Read a row of a query with [`row_columns`] by position, in its order (bench/RESULTS.md
+    /// item 26), from its [`shared::db::Columns`]: a row of the pool's or one read inline.
     ///
     /// # Errors
     /// The row is not such a row.
@@ -235,7 +227,7 @@ fn kept_count(all: &str, public: &str, scope: Scope) -> Expr {
 }
 
 /// Add the columns of [`TicketRow`] to a query built on [`filters::from_tickets`]
-/// ([`TicketRow::read`] reads them by position, in this order).
+/// ([`TicketRow::from_columns`] reads them by position, in this order).
 pub fn row_columns(select: &mut SelectStatement, scope: Scope, now: DateTime<Utc>) {
     for column in [
         ticket::Column::Id,
@@ -350,12 +342,7 @@ pub async fn count(db: &impl ConnectionTrait, base: &SelectStatement) -> Result<
 /// # Errors
 /// Database errors.
 pub async fn rows(db: &impl ConnectionTrait, select: Statement) -> Result<Vec<TicketRow>, DbErr> {
-    let found = db.query_all_raw(select).await?;
-    let mut rows = Vec::with_capacity(found.len());
-    for row in &found {
-        rows.push(TicketRow::read(row)?);
-    }
-    Ok(rows)
+    query_rows_inline(db, None, select, TicketRow::from_columns).await
 }
 
 /// The two statements of a list page: the filtered base [`count`] counts, and the page's rows
