@@ -159,6 +159,7 @@ pub async fn list(
 ) -> Result<Paginated<InvoiceSummary>, AppError> {
     service::list(
         db.get_ref(),
+        state.inline_reads.as_deref(),
         caller.company_id,
         &filters.into_inner(),
         page,

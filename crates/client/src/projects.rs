@@ -202,6 +202,7 @@ pub async fn list(
 ) -> Result<Paginated<ProjectView>, AppError> {
     service::list(
         db.get_ref(),
+        state.inline_reads.as_deref(),
         caller.company_id,
         &filters.into_inner(),
         page,

@@ -26,8 +26,8 @@ mod sqlite_memory;
 pub use columns::{Columns, InlineDecode};
 pub use inline::{
     InlineColumns, InlineError, InlineReads, InlineRow, InlineRowError, InlineType, InlineValues,
-    ModelRow, Rows, optional_time_at, optional_uuid_at, query_all_inline, query_rows_inline,
-    try_inline, uuid_at,
+    ModelRow, Rows, STEP_BUDGET, find_all_inline, optional_time_at, optional_uuid_at,
+    query_all_inline, query_rows_inline, try_inline, uuid_at,
 };
 
 /// The file behind a `sqlite://` URL (`None` for PostgreSQL or in-memory databases).

@@ -7,11 +7,16 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::{Ready, ready};
-use sea_orm::{ConnectionTrait, DbErr, Order as SeaOrder, PaginatorTrait};
+use sea_orm::sea_query::{Expr, SelectStatement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order as SeaOrder, PaginatorTrait,
+    QuerySelect, QueryTrait, Select, TryIntoModel,
+};
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 
+use crate::db::{InlineReads, count_of, find_all_inline, try_inline};
 use crate::envelope::{PageMeta, Paginated};
 use crate::error::{AppError, FieldErrors};
 use crate::extract::parse_query;
@@ -321,6 +326,66 @@ where
         || paginator.num_items(),
     )
     .await?;
+    Ok(Paginated::new(
+        items,
+        PageMeta::new(page.page, page.limit, total),
+    ))
+}
+
+/// [`fetch_page`] for a select of whole models (`E::find()` and its conditions and order): the
+/// page and its total are read on the request's own thread when `inline` is given and `db` is
+/// an SQLite file ([`InlineReads`]: each statement within its budget of SQLite's work), else,
+/// or when either cannot be read there, through the pool, the same statements as
+/// [`fetch_page`]'s. `db` is the pool, never a transaction: an inline read does not see a
+/// transaction's own writes.
+///
+/// # Errors
+/// The pool's errors.
+pub async fn fetch_models_page<E>(
+    db: &DatabaseConnection,
+    inline: Option<&InlineReads>,
+    select: Select<E>,
+    page: PageParams,
+) -> Result<Paginated<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: TryIntoModel<E::Model>,
+{
+    let backend = db.get_database_backend();
+    let rows = || {
+        find_all_inline(
+            db,
+            inline,
+            select.clone().limit(page.limit).offset(page.offset()),
+        )
+    };
+    let count = || async {
+        // As sea-orm's paginator counts.
+        let statement = backend.build(
+            SelectStatement::new()
+                .expr(Expr::cust("COUNT(*) AS num_items"))
+                .from_subquery(
+                    select
+                        .as_query()
+                        .clone()
+                        .reset_limit()
+                        .reset_offset()
+                        .clear_order_by()
+                        .to_owned(),
+                    "sub_query",
+                ),
+        );
+        if let Some(total) = try_inline(backend, inline, |inline| {
+            inline.query_one(&statement, |row| row.get::<_, i64>(0))
+        }) {
+            return Ok(count_of(total));
+        }
+        Ok(match db.query_one_raw(statement).await? {
+            Some(row) => count_of(row.try_get::<i64>("", "num_items")?),
+            None => 0,
+        })
+    };
+    let (items, total) = page_and_total(page, rows, count).await?;
     Ok(Paginated::new(
         items,
         PageMeta::new(page.page, page.limit, total),

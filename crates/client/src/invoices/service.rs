@@ -13,9 +13,9 @@ use sea_orm::{
 };
 use serde_json::json;
 use shared::audit::{self, Actor, AuditEntry};
-use shared::db::{YearCounter, next_in_year};
+use shared::db::{InlineReads, YearCounter, find_all_inline, next_in_year};
 use shared::notifications::{Notice, notify_company};
-use shared::pagination::{PageParams, Sort, fetch_page};
+use shared::pagination::{PageParams, Sort, fetch_models_page};
 use shared::{AppError, Paginated};
 use uuid::Uuid;
 
@@ -291,17 +291,17 @@ pub fn is_overdue(invoice: &invoice::Model, today: NaiveDate) -> bool {
 
 /// Amounts still pending (announced payments) per invoice.
 async fn pending_by_invoice(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    inline: Option<&InlineReads>,
     ids: Vec<Uuid>,
 ) -> Result<BTreeMap<Uuid, i64>, AppError> {
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let rows = payment::Entity::find()
+    let pending = payment::Entity::find()
         .filter(payment::Column::InvoiceId.is_in(ids))
-        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-        .all(db)
-        .await?;
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending));
+    let rows = find_all_inline(db, inline, pending).await?;
     let mut pending = BTreeMap::new();
     for p in rows {
         *pending.entry(p.invoice_id).or_insert(0) += p.amount_cents;
@@ -334,12 +334,15 @@ pub fn summary(invoice: invoice::Model, pending: i64, today: NaiveDate) -> Invoi
     }
 }
 
-/// A page of the company's invoices.
+/// A page of the company's invoices. On an SQLite file the page, its total and the pending
+/// payments are read on the request's own thread (`inline`, each statement within its budget);
+/// `db` is the pool, never a transaction.
 ///
 /// # Errors
 /// 422 for a reversed date range; database errors.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    inline: Option<&InlineReads>,
     company_id: Uuid,
     filters: &InvoiceFilters,
     page: PageParams,
@@ -395,8 +398,8 @@ pub async fn list(
     query = query
         .order_by(column, order.clone())
         .order_by(invoice::Column::Number, order);
-    let page = fetch_page(db, query, page).await?;
-    let pending = pending_by_invoice(db, page.data.iter().map(|i| i.id).collect()).await?;
+    let page = fetch_models_page(db, inline, query, page).await?;
+    let pending = pending_by_invoice(db, inline, page.data.iter().map(|i| i.id).collect()).await?;
     Ok(page.map(|i| {
         let p = pending.get(&i.id).copied().unwrap_or(0);
         summary(i, p, today)

@@ -14,9 +14,9 @@ use sea_orm::{
 };
 use serde_json::json;
 use shared::audit::{self, Actor, AuditEntry};
-use shared::db::{count_of, sum_bigint, when};
+use shared::db::{InlineReads, count_of, sum_bigint, when};
 use shared::notifications::{Notice, notify_company};
-use shared::pagination::{PageParams, Sort, fetch_page, page_and_total};
+use shared::pagination::{PageParams, Sort, fetch_models_page, fetch_page, page_and_total};
 use shared::{AppError, Paginated};
 use uuid::Uuid;
 
@@ -121,12 +121,15 @@ pub fn view(project: project::Model, today: NaiveDate) -> ProjectView {
     }
 }
 
-/// A page of the company's projects.
+/// A page of the company's projects. On an SQLite file the page and its total are read on the
+/// request's own thread (`inline`, each statement within its budget); `db` is the pool, never
+/// a transaction.
 ///
 /// # Errors
 /// 422 for a reversed date range; database errors.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    inline: Option<&InlineReads>,
     company_id: Uuid,
     filters: &ProjectFilters,
     page: PageParams,
@@ -167,7 +170,9 @@ pub async fn list(
     query = query
         .order_by_with_nulls(column, order.clone(), NullOrdering::Last)
         .order_by(project::Column::Id, order);
-    Ok(fetch_page(db, query, page).await?.map(|p| view(p, today)))
+    Ok(fetch_models_page(db, inline, query, page)
+        .await?
+        .map(|p| view(p, today)))
 }
 
 /// What a client may move a project to from `from` (and from where a hold resumes).

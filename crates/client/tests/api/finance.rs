@@ -862,3 +862,112 @@ async fn an_invoice_read_inline_is_the_pools_model_for_model() {
         assert_eq!(counts(), Some((served + 2, failed)));
     }
 }
+
+/// A page of invoices read on the request's own thread (an SQLite file: bench/RESULTS.md item
+/// 36), with its total and the pending payments, is the pool's, invoice for invoice.
+#[tokio::test]
+async fn an_invoice_page_read_inline_is_the_pools_invoice_for_invoice() {
+    use client::invoices::{InvoiceFilters, InvoiceSort, InvoiceStatusFilter, service};
+    use shared::pagination::{Order, PageParams, Sort};
+
+    let w = world().await;
+    let inv = three_invoices(&w).await;
+    w.app
+        .send(
+            w.app
+                .authed(Method::POST, "/api/client/payments/new", &w.client_a.token)
+                .header("Idempotency-Key", "inline-page")
+                .json(
+                    &json!({ "invoice_id": inv[1].id, "amount_cents": 10_000, "method": "card" }),
+                ),
+        )
+        .await
+        .ok(201);
+    let inline = w.state.inline_reads.as_deref();
+    assert_eq!(inline.is_some(), !w.app.database.is_postgres());
+    let counts = || inline.map(shared::db::InlineReads::counts);
+    let before = counts();
+    let status = |status| InvoiceFilters {
+        status: Some(status),
+        ..InvoiceFilters::default()
+    };
+    let by_total = Sort {
+        field: InvoiceSort::Total,
+        order: Order::Desc,
+    };
+    let page = |page, limit| PageParams { page, limit };
+    let cases = [
+        (
+            w.company_a(),
+            InvoiceFilters::default(),
+            page(1, 100),
+            Sort::default(),
+        ),
+        (
+            w.company_a(),
+            status(InvoiceStatusFilter::Open),
+            page(1, 1),
+            by_total,
+        ),
+        (
+            w.company_a(),
+            status(InvoiceStatusFilter::Overdue),
+            page(1, 20),
+            by_total,
+        ),
+        (
+            w.company_a(),
+            InvoiceFilters::default(),
+            page(3, 1),
+            Sort::default(),
+        ),
+        (
+            w.company_b(),
+            InvoiceFilters::default(),
+            page(1, 20),
+            Sort::default(),
+        ),
+    ];
+    let mut shown = Vec::new();
+    for (company, filters, page, sort) in cases {
+        let list =
+            |inline| service::list(&w.app.db, inline, company, &filters, page, sort, w.today());
+        let pooled = serde_json::to_value(list(None).await.unwrap()).unwrap();
+        let read = serde_json::to_value(list(inline).await.unwrap()).unwrap();
+        assert_eq!(read["data"], pooled["data"]);
+        assert_eq!(read["meta"], pooled["meta"]);
+        shown.push((
+            read["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["id"].as_str().unwrap().to_owned(),
+                        i["pending_cents"].as_i64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            read["meta"]["total"].as_u64().unwrap(),
+        ));
+    }
+    let id = |i: usize| inv[i].id.to_string();
+    assert_eq!(shown[0].1, 3);
+    assert!(shown[0].0.contains(&(id(1), 10_000)));
+    assert_eq!(shown[1], (vec![(id(0), 0)], 3));
+    assert_eq!(shown[2], (vec![(id(0), 0)], 1));
+    assert_eq!(shown[3].1, 3);
+    assert_eq!(shown[3].0.len(), 1);
+    assert_eq!(shown[4], (Vec::new(), 0));
+    if let (Some((served, failed)), Some(before)) = (counts(), before) {
+        assert_eq!(failed, before.1, "a statement went to the pool");
+        // Pages 5, totals 2 (a full first page, a later page), pending payments 4 (none for
+        // the empty page).
+        assert_eq!(served - before.0, 11);
+        let listed = w.get("/api/client/invoices?limit=100", &w.client_a).await;
+        listed.ok(200);
+        assert_eq!(listed.json()["meta"]["total"], 3);
+        // The account check, the page and its pending payments.
+        assert_eq!(counts(), Some((served + 3, failed)));
+    }
+}

@@ -423,3 +423,106 @@ async fn comments_files_and_milestones_make_the_timeline_in_order() {
             .is_empty()
     );
 }
+
+/// A page of projects read on the request's own thread (an SQLite file: bench/RESULTS.md item
+/// 36) is the pool's, project for project, with the same total, and the list route reads it so.
+#[tokio::test]
+async fn a_project_page_read_inline_is_the_pools_project_for_project() {
+    use client::projects::{ProjectFilters, ProjectSort, service};
+    use shared::pagination::{Order, PageParams, Sort};
+
+    let w = world().await;
+    for (name, status) in [
+        ("Façade nord", ProjectStatus::InProgress),
+        ("Toiture", ProjectStatus::InProgress),
+        ("Parking", ProjectStatus::Planning),
+        ("Cuisine", ProjectStatus::OnHold),
+        ("Zinguerie", ProjectStatus::InProgress),
+    ] {
+        w.project(w.company_a(), name, status).await;
+    }
+    w.project(w.company_b(), "Entrepôt", ProjectStatus::InProgress)
+        .await;
+    let inline = w.state.inline_reads.as_deref();
+    assert_eq!(inline.is_some(), !w.app.database.is_postgres());
+    let counts = || inline.map(shared::db::InlineReads::counts);
+    let before = counts();
+    let in_progress = ProjectFilters {
+        status: Some(ProjectStatus::InProgress),
+        ..ProjectFilters::default()
+    };
+    let searched = ProjectFilters {
+        search: Some("TOIT".to_owned()),
+        ..ProjectFilters::default()
+    };
+    let by_name = Sort {
+        field: ProjectSort::Name,
+        order: Order::Asc,
+    };
+    let page = |page, limit| PageParams { page, limit };
+    let cases = [
+        (
+            w.company_a(),
+            ProjectFilters::default(),
+            page(1, 100),
+            Sort::default(),
+        ),
+        (w.company_a(), in_progress.clone(), page(1, 2), by_name),
+        (w.company_a(), in_progress, page(2, 2), by_name),
+        (w.company_a(), searched, page(1, 20), Sort::default()),
+        (
+            w.company_a(),
+            ProjectFilters::default(),
+            page(9, 20),
+            by_name,
+        ),
+        (
+            w.company_b(),
+            ProjectFilters::default(),
+            page(1, 20),
+            Sort::default(),
+        ),
+    ];
+    let mut shown = Vec::new();
+    for (company, filters, page, sort) in cases {
+        let list =
+            |inline| service::list(&w.app.db, inline, company, &filters, page, sort, w.today());
+        let pooled = serde_json::to_value(list(None).await.unwrap()).unwrap();
+        let read = serde_json::to_value(list(inline).await.unwrap()).unwrap();
+        assert_eq!(read["data"], pooled["data"]);
+        assert_eq!(read["meta"], pooled["meta"]);
+        shown.push((
+            read["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+            read["meta"]["total"].as_u64().unwrap(),
+        ));
+    }
+    let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    assert_eq!(shown[0].1, 5);
+    assert_eq!(shown[1], (names(&["Façade nord", "Toiture"]), 3));
+    assert_eq!(shown[2], (names(&["Zinguerie"]), 3));
+    assert_eq!(shown[3], (names(&["Toiture"]), 1));
+    assert_eq!(shown[4], (Vec::new(), 5));
+    assert_eq!(shown[5], (names(&["Entrepôt"]), 1));
+    // Every statement ran inline (none went to the pool), and so does the route's page.
+    if let (Some((served, failed)), Some(before)) = (counts(), before) {
+        assert_eq!(failed, before.1, "a statement went to the pool");
+        // Pages 5 (the fifth case's total is below its offset: no page read); totals 3 (a
+        // full first page, two later pages).
+        assert_eq!(served - before.0, 8);
+        let listed = w
+            .get(
+                "/api/client/projects?status=in_progress&limit=100",
+                &w.client_a,
+            )
+            .await;
+        listed.ok(200);
+        assert_eq!(listed.json()["meta"]["total"], 3);
+        // The account check and the page (shorter than the limit: no count).
+        assert_eq!(counts(), Some((served + 2, failed)));
+    }
+}

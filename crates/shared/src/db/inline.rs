@@ -12,7 +12,12 @@
 //! and so does a ticket's detail ([`query_all_inline`]: its rows typed by [`InlineColumns`]
 //! and read into the models through [`ModelRow`], the decoder the pool's rows go through too),
 //! and a ticket list's page and kept total ([`query_rows_inline`]: rows read by position
-//! through [`Columns`], the pool's reader too; bench/RESULTS.md item 33).
+//! through [`Columns`], the pool's reader too; bench/RESULTS.md item 33), and the client's
+//! project and invoice lists ([`find_all_inline`]: whole models read by position,
+//! `shared::pagination::fetch_models_page`; item 36). Each statement has a budget of SQLite's
+//! work ([`STEP_BUDGET`]): one that runs past it is stopped and sent to the pool, so that a
+//! plan walking more than its callers meant (a scan, a large sort or count) holds the worker
+//! for a few milliseconds at most.
 //!
 //! What it reads is what sqlx's connections read: both see every committed write (WAL mode,
 //! one snapshot per statement), but not a transaction's own writes, so a read inside a
@@ -25,7 +30,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
@@ -50,9 +55,25 @@ pub use rusqlite::{Error as InlineRowError, Row as InlineRow, types::Type as Inl
 /// HTTP worker per core by default, each using one at a time).
 const KEPT: usize = 4;
 
+/// How many of SQLite's virtual machine instructions run between two checks of a statement's
+/// budget.
+const STEPS_PER_CHECK: i32 = 1_000;
+
+/// How many thousands of SQLite's virtual machine instructions a statement may run here before
+/// it is interrupted and sent to the pool. Measured on the benchmark's data (bench/RESULTS.md
+/// item 36): the account check and a ticket's detail take under a thousand, a page of 100
+/// tickets 6 thousand (15 at page 50), a page of 100 invoices 6 (21 at page 5), a page of
+/// projects sorted by name 9; a thousand instructions take 10 to 90 µs on this machine (a
+/// `LIKE` over a long text is one instruction). A statement is then bounded on the worker
+/// whatever its plan: a scan, a sort of a whole company's rows or a count of a large range
+/// holds the worker for a few milliseconds at most, and runs on the pool's threads.
+pub const STEP_BUDGET: u32 = 100;
+
 /// Why a statement was not run inline (the caller then runs it through the pool).
 #[derive(Debug, thiserror::Error)]
 pub enum InlineError {
+    #[error("the statement ran past its budget of SQLite instructions")]
+    OverBudget,
     #[error("a value of this type is not bound inline: {0:?}")]
     Unsupported(Value),
     #[error("the statement's column {0} has no type to decode it with")]
@@ -92,12 +113,21 @@ impl InlineColumns {
     }
 }
 
+/// A read-only connection, and how many times its statement's budget was checked.
+#[derive(Debug)]
+struct Reader {
+    connection: Connection,
+    checks: Arc<AtomicU32>,
+}
+
 /// Read-only connections of one SQLite file, used on the calling thread.
 #[derive(Debug)]
 pub struct InlineReads {
     file: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
     kept: usize,
+    /// [`STEP_BUDGET`], or a test's.
+    budget: u32,
     /// Statements run here, and statements that could not be (and went to the pool).
     served: AtomicU64,
     failed: AtomicU64,
@@ -135,6 +165,7 @@ impl InlineReads {
                 .max(KEPT),
             served: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            budget: STEP_BUDGET,
         }
     }
 
@@ -153,7 +184,7 @@ impl InlineReads {
         &self.file
     }
 
-    fn open(&self) -> Result<Connection, rusqlite::Error> {
+    fn open(&self) -> Result<Reader, rusqlite::Error> {
         // SQLite's allocator is set before the process's first connection, whichever opens it
         // (`sqlite_memory`; the pool's connections are usually first).
         if let Err(code) = super::sqlite_memory::install() {
@@ -172,7 +203,16 @@ impl InlineReads {
         // a read from the kernel's cache (bench/RESULTS.md item 33: a third more lists).
         connection.pragma_update(None, "cache_size", -2000)?;
         connection.set_prepared_statement_cache_capacity(32);
-        Ok(connection)
+        // Each statement's budget: SQLite calls this every `STEPS_PER_CHECK` instructions,
+        // and interrupts the statement once it returns `true`.
+        let checks = Arc::new(AtomicU32::new(0));
+        let counted = Arc::clone(&checks);
+        let budget = self.budget;
+        connection.progress_handler(
+            STEPS_PER_CHECK,
+            Some(move || counted.fetch_add(1, Ordering::Relaxed) >= budget),
+        )?;
+        Ok(Reader { connection, checks })
     }
 
     /// Run `statement` on a connection of the file, prepared (or taken from the connection's
@@ -210,21 +250,34 @@ impl InlineReads {
             .transpose()?
             .unwrap_or_default();
         let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let connection = match taken {
-            Some(connection) => connection,
+        let reader = match taken {
+            Some(reader) => reader,
             None => self.open()?,
         };
+        reader.checks.store(0, Ordering::Relaxed);
         let result = {
-            let mut prepared = connection.prepare_cached(&statement.sql)?;
+            let mut prepared = reader.connection.prepare_cached(&statement.sql)?;
             run(&mut prepared, values)
         };
+        // Interrupted by its budget (the only interruption there is): the connection is sound.
+        let result = match result {
+            Err(InlineError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
+                if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Err(InlineError::OverBudget)
+            }
+            other => other,
+        };
         // A connection whose statement SQLite failed is dropped, not kept (above, by `?`, and
-        // here); one with a row its reader could not read is sound, and keeps its page cache.
-        if matches!(result, Ok(_) | Err(InlineError::Row(_)))
-            && let Ok(mut idle) = self.idle.lock()
+        // here); one with a row its reader could not read, or stopped by its budget, is
+        // sound, and keeps its page cache.
+        if matches!(
+            result,
+            Ok(_) | Err(InlineError::Row(_) | InlineError::OverBudget)
+        ) && let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.kept
         {
-            idle.push(connection);
+            idle.push(reader);
         }
         result
     }
@@ -300,6 +353,48 @@ impl InlineReads {
                 read.push(InlineValues(values));
             }
             Ok(read)
+        })
+    }
+}
+
+impl InlineReads {
+    /// Run `statement`, which selects every column of `E` in its order (as `E::find()` does),
+    /// and read each row into a model, its values by position, each as its column's type
+    /// ([`typed_value`], as sqlx reads it).
+    ///
+    /// # Errors
+    /// [`InlineError`] when it could not be run here, when its columns are not `E`'s, or when a
+    /// value cannot be read as its column's type; the caller runs it through the pool.
+    pub fn query_models<E>(&self, statement: &Statement) -> Result<Vec<E::Model>, InlineError>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        self.with_statement(statement, |prepared, values| {
+            let columns: Vec<(E::Column, ColumnType)> = <E::Column as Iterable>::iter()
+                .map(|column| (column, column.def().get_column_type().clone()))
+                .collect();
+            let names = prepared.column_names();
+            if let Some(name) = names
+                .iter()
+                .zip(&columns)
+                .find_map(|(name, (column, _))| (*name != column.as_str()).then_some(*name))
+                .or_else(|| (names.len() != columns.len()).then_some("(their number)"))
+            {
+                return Err(InlineError::Untyped(name.to_owned()));
+            }
+            let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
+            let mut models = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut model = <E::ActiveModel as ActiveModelTrait>::default();
+                for (index, (column, ty)) in columns.iter().enumerate() {
+                    let value = typed_value(row.get_ref(index)?, ty)
+                        .ok_or_else(|| InlineError::Unreadable(column.as_str().to_owned()))?;
+                    model.try_set(*column, value).map_err(InlineError::Row)?;
+                }
+                models.push(model.try_into_model().map_err(InlineError::Row)?);
+            }
+            Ok(models)
         })
     }
 }
@@ -467,6 +562,37 @@ pub async fn query_all_inline(
     })
 }
 
+/// Every model `select` (`E::find()` with its conditions, order and limits) reads: inline when
+/// `inline` is given and `db` is SQLite ([`InlineReads::query_models`]), else (or when it cannot
+/// run or be read inline) through `db`. `db` is the pool, never a transaction: an inline read
+/// does not see a transaction's own writes.
+///
+/// # Errors
+/// The pool's errors.
+pub async fn find_all_inline<E>(
+    db: &sea_orm::DatabaseConnection,
+    inline: Option<&InlineReads>,
+    select: sea_orm::Select<E>,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: TryIntoModel<E::Model>,
+{
+    use sea_orm::{ConnectionTrait, QueryTrait};
+    let backend = db.get_database_backend();
+    let statement = select.build(backend);
+    if let Some(models) = try_inline(backend, inline, |inline| {
+        inline.query_models::<E>(&statement)
+    }) {
+        return Ok(models);
+    }
+    db.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| E::Model::from_query_result(row, ""))
+        .collect()
+}
+
 /// What `run` reads through `inline` when it is given and `backend` is SQLite; `None` when
 /// not, or when it could not be read there (logged): the caller then asks the pool, whose
 /// answer, and errors, count.
@@ -507,7 +633,8 @@ pub async fn query_rows_inline<T>(
     Ok(rows)
 }
 
-/// A value bound as sqlx binds it on SQLite (a UUID as its 16 bytes, a time as RFC 3339 text).
+/// A value bound as sqlx binds it on SQLite (a UUID as its 16 bytes, a time as RFC 3339 text, a
+/// day as `YYYY-MM-DD`).
 fn to_sqlite(value: &Value) -> Result<SqlValue, InlineError> {
     fn or_null<T>(value: Option<T>, into: impl FnOnce(T) -> SqlValue) -> SqlValue {
         value.map_or(SqlValue::Null, into)
@@ -533,6 +660,7 @@ fn to_sqlite(value: &Value) -> Result<SqlValue, InlineError> {
         Value::ChronoDateTimeUtc(v) => or_null(*v, |v| {
             SqlValue::Text(v.to_rfc3339_opts(SecondsFormat::AutoSi, false))
         }),
+        Value::ChronoDate(v) => or_null(*v, |v| SqlValue::Text(v.format("%F").to_string())),
         other => return Err(InlineError::Unsupported(other.clone())),
     })
 }
@@ -786,6 +914,82 @@ mod tests {
         let gone = InlineReads::of_file(reads.file().to_owned());
         assert!(gone.query_one(&by_id(Uuid::from_u128(7)), read).is_err());
         assert!(!gone.file().exists());
+    }
+
+    #[test]
+    fn a_statement_past_its_budget_is_stopped_for_the_pool_and_its_connection_kept() {
+        let (_dir, reads) = file_with_rows();
+        // A walk of a million rows: far more than a statement's budget.
+        let walk = Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000) \
+             SELECT count(*) FROM c",
+        );
+        let stopped = reads.query_one(&walk, |row| row.get::<_, i64>(0));
+        assert!(
+            matches!(stopped, Err(InlineError::OverBudget)),
+            "{stopped:?}"
+        );
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
+        // A thousand rows are within it, on the same connection, its budget new.
+        let short = Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000) \
+             SELECT count(*) FROM c",
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                reads
+                    .query_one(&short, |row| row.get::<_, i64>(0))
+                    .expect("runs"),
+                Some(1000)
+            );
+        }
+        assert_eq!(reads.counts(), (3, 1));
+        // A budget of its own (a test's): the same short walk is stopped.
+        let tight = InlineReads {
+            budget: 1,
+            ..InlineReads::of_file(reads.file().to_owned())
+        };
+        assert!(matches!(
+            tight.query_one(&short, |row| row.get::<_, i64>(0)),
+            Err(InlineError::OverBudget)
+        ));
+    }
+
+    #[test]
+    fn days_and_times_are_bound_as_sqlx_binds_them() {
+        let (_dir, reads) = file_with_rows();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day");
+        let at = DateTime::parse_from_rfc3339("2026-12-07T04:00:00.5Z")
+            .expect("a time")
+            .with_timezone(&Utc);
+        let bound = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT ?, ?, ?",
+            [
+                Value::ChronoDate(Some(day)),
+                Value::ChronoDate(None),
+                Value::ChronoDateTimeUtc(Some(at)),
+            ],
+        );
+        let read = reads
+            .query_one(&bound, |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .expect("runs");
+        assert_eq!(
+            read,
+            Some((
+                "2026-12-07".to_owned(),
+                None,
+                "2026-12-07T04:00:00.500+00:00".to_owned()
+            ))
+        );
     }
 
     #[test]
