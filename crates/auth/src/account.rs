@@ -734,10 +734,11 @@ pub async fn change_password(
 #[get("/me")]
 pub async fn me(
     db: web::Data<DatabaseConnection>,
+    state: web::Data<AuthState>,
     caller: AuthUser,
 ) -> Result<ApiResponse<UserView>, AppError> {
     Ok(ApiResponse::ok(
-        users::load_view(db.get_ref(), caller.id).await?,
+        users::load_view(db.get_ref(), state.inline_reads.as_deref(), caller.id).await?,
     ))
 }
 

@@ -1,17 +1,18 @@
 //! Account queries and views shared by the auth modules (and by crates that show a user).
 
 use std::future::{Ready, ready};
+use std::sync::LazyLock;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::sea_query::{Alias, ColumnType, Expr, ExprTrait, JoinType, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 use shared::AppError;
 use shared::audit::Actor;
-use shared::db::Templates;
+use shared::db::{InlineColumns, InlineReads, ModelRow, Rows, Templates, query_all_inline};
 use shared::envelope::{serialize_utc, serialize_utc_opt};
 use shared::request::RequestContext;
 use utoipa::ToSchema;
@@ -92,11 +93,21 @@ fn view_of(account: &user::Model, company_name: Option<String>) -> UserView {
 
 /// The view of an account that must exist (the caller's own, `GET /api/auth/me`): the account
 /// and its company's name in one statement, its SQL built once per backend (bench/RESULTS.md
-/// item 23), where [`load`] then [`view`] take two or three.
+/// item 23), where [`load`] then [`view`] take two or three. On an SQLite file the statement
+/// runs on the request's own thread (`inline`, item 36); `db` is the pool, never a transaction.
 ///
 /// # Errors
 /// 401 when it vanished, database errors otherwise.
-pub async fn load_view(db: &impl ConnectionTrait, id: Uuid) -> Result<UserView, AppError> {
+pub async fn load_view(
+    db: &DatabaseConnection,
+    inline: Option<&InlineReads>,
+    id: Uuid,
+) -> Result<UserView, AppError> {
+    static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
+        InlineColumns::default()
+            .model::<user::Entity>("u_")
+            .column("company_name", ColumnType::Text)
+    });
     static STATEMENT: Templates<1> = Templates::new();
     const USER: Uuid = Uuid::max();
     let backend = db.get_database_backend();
@@ -120,9 +131,17 @@ pub async fn load_view(db: &impl ConnectionTrait, id: Uuid) -> Result<UserView, 
         backend.build(&select)
     };
     let statement = STATEMENT.bind(backend, 0, build, &[(USER.into(), id.into())]);
-    let row = db.query_one_raw(statement).await?.ok_or_else(vanished)?;
-    let account = user::Model::from_query_result(&row, "u_")?;
-    let company_name: Option<String> = row.try_get("", "company_name")?;
+    match query_all_inline(db, inline, statement, &COLUMNS).await? {
+        Rows::Inline(rows) => view_of_row(rows.first()),
+        Rows::Pool(rows) => view_of_row(rows.first()),
+    }
+}
+
+/// The view of [`load_view`]'s row, whichever way it was read.
+fn view_of_row(row: Option<&impl ModelRow>) -> Result<UserView, AppError> {
+    let row = row.ok_or_else(vanished)?;
+    let account = row.model::<user::Entity>("u_")?;
+    let company_name: Option<String> = row.value("company_name")?;
     Ok(view_of(&account, company_name))
 }
 

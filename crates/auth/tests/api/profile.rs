@@ -202,3 +202,54 @@ async fn me_shows_the_account_with_its_company_as_login_does() {
     assert_eq!(data["id"], staff.id.to_string().as_str());
     assert!(data["company_id"].is_null() && data["company_name"].is_null());
 }
+
+/// The caller's account view read on the request's own thread (an SQLite file:
+/// bench/RESULTS.md item 36) is the pool's, field for field, and `GET /api/auth/me` reads it so.
+#[tokio::test]
+async fn the_account_view_read_inline_is_the_pools() {
+    let app = spawn_app().await;
+    let inline = shared::db::InlineReads::for_url(&app.config.database_url);
+    assert_eq!(inline.is_some(), !app.database.is_postgres());
+    let inline = inline.as_deref();
+    let client = app.login_as(Role::Client).await;
+    let staff = app.login_as(Role::Superadmin).await;
+    put(
+        &app,
+        "/api/auth/profile",
+        &client.token,
+        json!({ "full_name": "Awa Diop", "phone": "+221 77 123 45 67" }),
+    )
+    .await
+    .ok(200);
+    let counts = || inline.map(shared::db::InlineReads::counts);
+    let before = counts();
+    for (id, company) in [(client.id, true), (staff.id, false)] {
+        let pooled = auth::users::load_view(&app.db, None, id).await.unwrap();
+        let read = auth::users::load_view(&app.db, inline, id).await.unwrap();
+        let (pooled, read) = (
+            serde_json::to_value(pooled).unwrap(),
+            serde_json::to_value(read).unwrap(),
+        );
+        assert_eq!(read, pooled);
+        assert_eq!(read["company_name"].is_string(), company, "{read}");
+    }
+    // An account that is not there: 401 both ways.
+    for inline in [None, inline] {
+        let gone = auth::users::load_view(&app.db, inline, uuid::Uuid::now_v7()).await;
+        assert!(
+            matches!(gone, Err(shared::AppError::Unauthenticated(_))),
+            "{gone:?}"
+        );
+    }
+    if let (Some((served, failed)), Some(before)) = (counts(), before) {
+        assert_eq!(failed, before.1, "a statement went to the pool");
+        assert_eq!(served - before.0, 3);
+        let me = app
+            .send(app.authed(Method::GET, "/api/auth/me", &client.token))
+            .await
+            .ok(200);
+        assert_eq!(me["full_name"], "Awa Diop");
+        // The account check and the view.
+        assert_eq!(counts(), Some((served + 2, failed)));
+    }
+}
