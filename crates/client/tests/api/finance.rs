@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -886,6 +886,41 @@ async fn an_invoice_page_read_inline_is_the_pools_invoice_for_invoice() {
     let inline = w.state.inline_reads.as_deref();
     assert_eq!(inline.is_some(), !w.app.database.is_postgres());
     let counts = || inline.map(shared::db::InlineReads::counts);
+    // The models themselves, every column (the summaries leave some out).
+    let start = counts();
+    let invoices = || {
+        entity::invoice::Entity::find()
+            .filter(entity::invoice::Column::CompanyId.eq(w.company_a()))
+            .order_by_asc(entity::invoice::Column::Id)
+    };
+    let payments = || {
+        entity::payment::Entity::find()
+            .filter(entity::payment::Column::CompanyId.eq(w.company_a()))
+            .order_by_asc(entity::payment::Column::Id)
+    };
+    let pooled = shared::db::find_all_inline(&w.app.db, None, invoices())
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::db::find_all_inline(&w.app.db, inline, invoices())
+            .await
+            .unwrap(),
+        pooled
+    );
+    assert_eq!(pooled.len(), 3);
+    let pooled = shared::db::find_all_inline(&w.app.db, None, payments())
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::db::find_all_inline(&w.app.db, inline, payments())
+            .await
+            .unwrap(),
+        pooled
+    );
+    assert_eq!(pooled.len(), 1);
+    if let (Some(start), Some(now)) = (start, counts()) {
+        assert_eq!((now.0 - start.0, now.1), (2, start.1));
+    }
     let before = counts();
     let status = |status| InvoiceFilters {
         status: Some(status),

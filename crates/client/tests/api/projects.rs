@@ -4,7 +4,7 @@ use entity::project::{self, ProjectStatus};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use crate::{World, audits, world};
@@ -446,6 +446,28 @@ async fn a_project_page_read_inline_is_the_pools_project_for_project() {
     let inline = w.state.inline_reads.as_deref();
     assert_eq!(inline.is_some(), !w.app.database.is_postgres());
     let counts = || inline.map(shared::db::InlineReads::counts);
+    // The models themselves, every column (the view leaves some out), the one on hold with
+    // the status it left.
+    let start = counts();
+    let all = || {
+        project::Entity::find()
+            .filter(project::Column::CompanyId.eq(w.company_a()))
+            .order_by_asc(project::Column::Id)
+    };
+    let pooled = shared::db::find_all_inline(&w.app.db, None, all())
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::db::find_all_inline(&w.app.db, inline, all())
+            .await
+            .unwrap(),
+        pooled
+    );
+    assert_eq!(pooled.len(), 5);
+    assert!(pooled.iter().any(|p| p.status_before_hold.is_some()));
+    if let (Some(start), Some(now)) = (start, counts()) {
+        assert_eq!((now.0 - start.0, now.1), (1, start.1));
+    }
     let before = counts();
     let in_progress = ProjectFilters {
         status: Some(ProjectStatus::InProgress),

@@ -59,8 +59,8 @@ const KEPT: usize = 4;
 /// budget.
 const STEPS_PER_CHECK: i32 = 1_000;
 
-/// How many thousands of SQLite's virtual machine instructions a statement may run here before
-/// it is interrupted and sent to the pool. Measured on the benchmark's data (bench/RESULTS.md
+/// About how many thousands of SQLite's virtual machine instructions a statement may run here
+/// before it is interrupted and sent to the pool (checked every thousand, preparing included). Measured on the benchmark's data (bench/RESULTS.md
 /// item 36): the account check and a ticket's detail take under a thousand, a page of 100
 /// tickets 6 thousand (15 at page 50), a page of 100 invoices 6 (21 at page 5), a page of
 /// projects sorted by name 9; a thousand instructions take 10 to 90 µs on this machine (a
@@ -216,7 +216,8 @@ impl InlineReads {
     }
 
     /// Run `statement` on a connection of the file, prepared (or taken from the connection's
-    /// cache), with `run`; the connection is kept for the next call unless it failed.
+    /// cache), with `run`; the connection is kept for the next call unless SQLite failed (a
+    /// row its reader could not read, or a statement stopped by its budget, leave it sound).
     fn with_statement<T>(
         &self,
         statement: &Statement,
@@ -255,10 +256,12 @@ impl InlineReads {
             None => self.open()?,
         };
         reader.checks.store(0, Ordering::Relaxed);
-        let result = {
-            let mut prepared = reader.connection.prepare_cached(&statement.sql)?;
-            run(&mut prepared, values)
-        };
+        // (SQLite checks the budget while it prepares, too: both go through the match below.)
+        let result = reader
+            .connection
+            .prepare_cached(&statement.sql)
+            .map_err(InlineError::from)
+            .and_then(|mut prepared| run(&mut prepared, values));
         // Interrupted by its budget (the only interruption there is): the connection is sound.
         let result = match result {
             Err(InlineError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
@@ -360,7 +363,7 @@ impl InlineReads {
 impl InlineReads {
     /// Run `statement`, which selects every column of `E` in its order (as `E::find()` does),
     /// and read each row into a model, its values by position, each as its column's type
-    /// ([`typed_value`], as sqlx reads it).
+    /// (`typed_value`, as sqlx reads it).
     ///
     /// # Errors
     /// [`InlineError`] when it could not be run here, when its columns are not `E`'s, or when a
