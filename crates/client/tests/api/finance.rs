@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::{World, audits, line, world};
+use crate::{World, audits, line, same_page, world};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -885,39 +885,25 @@ async fn an_invoice_page_read_inline_is_the_pools_invoice_for_invoice() {
         .ok(201);
     let inline = w.state.inline_reads.as_deref();
     assert_eq!(inline.is_some(), !w.app.database.is_postgres());
-    let counts = || inline.map(shared::db::InlineReads::counts);
+    let counts = || w.inline_counts();
     // The models themselves, every column (the summaries leave some out).
     let start = counts();
-    let invoices = || {
-        entity::invoice::Entity::find()
-            .filter(entity::invoice::Column::CompanyId.eq(w.company_a()))
-            .order_by_asc(entity::invoice::Column::Id)
-    };
-    let payments = || {
-        entity::payment::Entity::find()
-            .filter(entity::payment::Column::CompanyId.eq(w.company_a()))
-            .order_by_asc(entity::payment::Column::Id)
-    };
-    let pooled = shared::db::find_all_inline(&w.app.db, None, invoices())
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::db::find_all_inline(&w.app.db, inline, invoices())
-            .await
-            .unwrap(),
-        pooled
-    );
-    assert_eq!(pooled.len(), 3);
-    let pooled = shared::db::find_all_inline(&w.app.db, None, payments())
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::db::find_all_inline(&w.app.db, inline, payments())
-            .await
-            .unwrap(),
-        pooled
-    );
-    assert_eq!(pooled.len(), 1);
+    let invoices = w
+        .models_both_ways(|| {
+            entity::invoice::Entity::find()
+                .filter(entity::invoice::Column::CompanyId.eq(w.company_a()))
+                .order_by_asc(entity::invoice::Column::Id)
+        })
+        .await;
+    assert_eq!(invoices.len(), 3);
+    let payments = w
+        .models_both_ways(|| {
+            entity::payment::Entity::find()
+                .filter(entity::payment::Column::CompanyId.eq(w.company_a()))
+                .order_by_asc(entity::payment::Column::Id)
+        })
+        .await;
+    assert_eq!(payments.len(), 1);
     if let (Some(start), Some(now)) = (start, counts()) {
         assert_eq!((now.0 - start.0, now.1), (2, start.1));
     }
@@ -967,10 +953,7 @@ async fn an_invoice_page_read_inline_is_the_pools_invoice_for_invoice() {
     for (company, filters, page, sort) in cases {
         let list =
             |inline| service::list(&w.app.db, inline, company, &filters, page, sort, w.today());
-        let pooled = serde_json::to_value(list(None).await.unwrap()).unwrap();
-        let read = serde_json::to_value(list(inline).await.unwrap()).unwrap();
-        assert_eq!(read["data"], pooled["data"]);
-        assert_eq!(read["meta"], pooled["meta"]);
+        let read = same_page(&list(None).await.unwrap(), &list(inline).await.unwrap());
         shown.push((
             read["data"]
                 .as_array()

@@ -15,6 +15,7 @@ use client::projects::service::NewProject;
 use entity::Role;
 use entity::project::ProjectStatus;
 use reqwest::Method;
+use sea_orm::{EntityTrait, Select, TryIntoModel};
 use serde_json::Value;
 use shared::audit::Actor;
 use shared::clock::Clock;
@@ -184,6 +185,49 @@ impl World {
         .await
         .unwrap()
     }
+
+    /// What `select` reads through the pool, checked equal, model for model and column for
+    /// column, to what it reads on the calling thread (an SQLite file; on PostgreSQL the pool
+    /// alone reads).
+    pub async fn models_both_ways<E>(&self, select: impl Fn() -> Select<E>) -> Vec<E::Model>
+    where
+        E: EntityTrait,
+        E::Model: PartialEq + std::fmt::Debug,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        let pooled = shared::db::find_all_inline(&self.app.db, None, select())
+            .await
+            .unwrap();
+        let inline = self.state.inline_reads.as_deref();
+        assert_eq!(
+            shared::db::find_all_inline(&self.app.db, inline, select())
+                .await
+                .unwrap(),
+            pooled
+        );
+        pooled
+    }
+
+    /// Statements run on the calling thread and statements sent to the pool so far (`None` on
+    /// PostgreSQL, where nothing runs inline).
+    pub fn inline_counts(&self) -> Option<(u64, u64)> {
+        self.state
+            .inline_reads
+            .as_deref()
+            .map(shared::db::InlineReads::counts)
+    }
+}
+
+/// A list page read through the pool (`pooled`) and inline (`read`): the same items and
+/// figures (the envelopes' times differ); the page inline, as JSON.
+pub fn same_page(pooled: &impl serde::Serialize, read: &impl serde::Serialize) -> Value {
+    let (pooled, read) = (
+        serde_json::to_value(pooled).unwrap(),
+        serde_json::to_value(read).unwrap(),
+    );
+    assert_eq!(read["data"], pooled["data"]);
+    assert_eq!(read["meta"], pooled["meta"]);
+    read
 }
 
 pub fn line(

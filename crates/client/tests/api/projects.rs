@@ -7,7 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-use crate::{World, audits, world};
+use crate::{World, audits, same_page, world};
 
 fn file(name: &str, mime: &str, bytes: Vec<u8>) -> Form {
     Form::new().part(
@@ -445,24 +445,17 @@ async fn a_project_page_read_inline_is_the_pools_project_for_project() {
         .await;
     let inline = w.state.inline_reads.as_deref();
     assert_eq!(inline.is_some(), !w.app.database.is_postgres());
-    let counts = || inline.map(shared::db::InlineReads::counts);
+    let counts = || w.inline_counts();
     // The models themselves, every column (the view leaves some out), the one on hold with
     // the status it left.
     let start = counts();
-    let all = || {
-        project::Entity::find()
-            .filter(project::Column::CompanyId.eq(w.company_a()))
-            .order_by_asc(project::Column::Id)
-    };
-    let pooled = shared::db::find_all_inline(&w.app.db, None, all())
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::db::find_all_inline(&w.app.db, inline, all())
-            .await
-            .unwrap(),
-        pooled
-    );
+    let pooled = w
+        .models_both_ways(|| {
+            project::Entity::find()
+                .filter(project::Column::CompanyId.eq(w.company_a()))
+                .order_by_asc(project::Column::Id)
+        })
+        .await;
     assert_eq!(pooled.len(), 5);
     assert!(pooled.iter().any(|p| p.status_before_hold.is_some()));
     if let (Some(start), Some(now)) = (start, counts()) {
@@ -509,10 +502,7 @@ async fn a_project_page_read_inline_is_the_pools_project_for_project() {
     for (company, filters, page, sort) in cases {
         let list =
             |inline| service::list(&w.app.db, inline, company, &filters, page, sort, w.today());
-        let pooled = serde_json::to_value(list(None).await.unwrap()).unwrap();
-        let read = serde_json::to_value(list(inline).await.unwrap()).unwrap();
-        assert_eq!(read["data"], pooled["data"]);
-        assert_eq!(read["meta"], pooled["meta"]);
+        let read = same_page(&list(None).await.unwrap(), &list(inline).await.unwrap());
         shown.push((
             read["data"]
                 .as_array()
