@@ -333,8 +333,20 @@ impl Application {
         };
         let listener = TcpListener::bind(config.bind_address())?;
         let port = listener.local_addr()?.port();
+        metrics.add_pool(&db);
+        let workers = config.http_workers;
+        let pool_config = config.clone();
         let server = HttpServer::new(move || {
             let extra_routes = extra_routes.clone();
+            // On PostgreSQL each worker has connections of its own, answered on its own
+            // thread (`shared::db::worker_pool`; bench/RESULTS.md item 37).
+            let db_data = match shared::db::worker_pool(&pool_config, workers) {
+                Some(own) => {
+                    metrics.add_pool(&own);
+                    web::Data::new(own)
+                }
+                None => db_data.clone(),
+            };
             let app = App::new()
                 // Listed innermost first: a request meets Compress, the request context,
                 // metrics, CORS, authentication (so budgets belong to users) and the rate

@@ -35,6 +35,9 @@ struct Inner {
     db_pool_idle: IntGauge,
     jobs: IntGaugeVec,
     rate_limit_keys: IntGauge,
+    /// The pools whose connections `db_pool_*` count: the server's shared pool and, on
+    /// PostgreSQL, each HTTP worker's own (`shared::db::worker_pool`).
+    pools: std::sync::Mutex<Vec<DatabaseConnection>>,
 }
 
 /// One registry per server instance (tests run several in one process).
@@ -85,21 +88,46 @@ impl Metrics {
             db_pool_idle,
             jobs,
             rate_limit_keys,
+            pools: std::sync::Mutex::default(),
         })))
     }
 
+    /// Count `db`'s connections in the pool gauges.
+    pub fn add_pool(&self, db: &DatabaseConnection) {
+        self.0
+            .pools
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(db.clone());
+    }
+
+    /// Open and idle connections of the pools added with [`Self::add_pool`].
+    fn pool_gauges(&self) -> (u32, usize) {
+        let pools = self
+            .0
+            .pools
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pools
+            .iter()
+            .map(|db| match db.get_database_backend() {
+                DbBackend::Sqlite => {
+                    let pool = db.get_sqlite_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                DbBackend::Postgres => {
+                    let pool = db.get_postgres_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                _ => (0, 0),
+            })
+            .fold((0, 0), |(size, idle), (s, i)| {
+                (size.saturating_add(s), idle.saturating_add(i))
+            })
+    }
+
     async fn refresh_gauges(&self, db: &DatabaseConnection, limiter: &RateLimiter) {
-        let (size, idle) = match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                let pool = db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            _ => (0, 0),
-        };
+        let (size, idle) = self.pool_gauges();
         self.0.db_pool_size.set(i64::from(size));
         self.0
             .db_pool_idle

@@ -108,6 +108,8 @@ pub struct Config {
     /// actix worker threads (defaults to [`default_http_workers`]).
     pub http_workers: usize,
     pub database_url: String,
+    /// Connections of the requests' pool; on PostgreSQL shared among the HTTP workers, each
+    /// opening its own share (`crate::db::worker_pool`).
     pub db_max_connections: u32,
     /// PostgreSQL cancels a request's statement after this long (`None`: never), so a request
     /// abandoned by its client cannot keep a connection and a core busy.

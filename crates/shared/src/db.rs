@@ -158,6 +158,41 @@ pub async fn open(
     if let Some(file) = sqlite_file(url) {
         create_sqlite_file(url, &file)?;
     }
+    sea_orm::Database::connect(pool_options(url, max_connections, statement_timeout)).await
+}
+
+/// A pool of its own for the HTTP worker whose thread calls this (from the server's app
+/// factory), on PostgreSQL: `config.db_max_connections` shared among `workers`, each opened
+/// when its worker first needs it. A PostgreSQL connection's socket belongs to the runtime
+/// that opened it: one worker's statements on a connection another worker opened were
+/// answered through that worker's event loop, which then woke this one (a hand-over between
+/// threads per statement); a worker's own connections are answered on its own thread.
+/// `None` on SQLite (its connections are threads of their own, and the inline readers read on
+/// the worker already) and outside a runtime: the shared pool serves then.
+#[must_use]
+pub fn worker_pool(config: &Config, workers: usize) -> Option<DatabaseConnection> {
+    if !config.database_url.starts_with("postgres") {
+        return None;
+    }
+    tokio::runtime::Handle::try_current().ok()?;
+    let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+    let mut options = pool_options(
+        &config.database_url,
+        config.db_max_connections.div_ceil(workers).max(1),
+        config.db_statement_timeout,
+    );
+    options.connect_lazy(true);
+    // A lazy pool connects nothing before its first checkout: the future is ready at once.
+    use futures_util::FutureExt as _;
+    sea_orm::Database::connect(options).now_or_never()?.ok()
+}
+
+/// The options of every pool [`open`] and [`worker_pool`] open.
+fn pool_options(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> ConnectOptions {
     // Set before any connection opens, so that every age is measured from after it.
     LazyLock::force(&PROCESS_START);
     let mut options = ConnectOptions::new(url.to_owned());
@@ -224,7 +259,7 @@ pub async fn open(
         // Sent as a startup parameter (ignored by SQLite).
         options.statement_timeout(limit);
     }
-    sea_orm::Database::connect(options).await
+    options
 }
 
 /// How long SQLite waits for another connection's write lock (its busy timeout), and how long a

@@ -112,3 +112,49 @@ async fn a_metrics_token_when_configured_is_required() {
         .await;
     res.assert_status(200);
 }
+
+#[tokio::test]
+async fn on_postgresql_each_http_worker_has_connections_of_its_own() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let own = shared::db::worker_pool(&app.config, 2);
+    if !app.database.is_postgres() {
+        // SQLite's connections are threads of their own: the shared pool serves every worker.
+        assert!(own.is_none());
+        return;
+    }
+    let own = own.unwrap();
+    let pool = own.get_postgres_connection_pool();
+    assert_eq!(
+        pool.options().get_max_connections(),
+        app.config.db_max_connections.div_ceil(2)
+    );
+    // Connected as it is used, on the runtime using it.
+    own.execute_unprepared("SELECT 1").await.unwrap();
+    assert!(pool.size() >= 1);
+    // Outside a runtime there is no worker to own connections: the shared pool serves.
+    let config = app.config.clone();
+    assert!(
+        std::thread::spawn(move || shared::db::worker_pool(&config, 2).is_none())
+            .join()
+            .unwrap()
+    );
+    own.close().await.unwrap();
+
+    // The server's workers answer through pools of their own, counted beside the shared one.
+    for _ in 0..4 {
+        app.get("/ready").await.assert_status(200);
+    }
+    let shared_pool = app.db.get_postgres_connection_pool().size();
+    let text = String::from_utf8(app.get("/metrics").await.body.to_vec()).unwrap();
+    let open: u32 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("presta_db_pool_connections "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        open > shared_pool,
+        "{open} open, {shared_pool} in the shared pool"
+    );
+}
