@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -889,19 +889,17 @@ async fn an_invoice_page_read_inline_is_the_pools_invoice_for_invoice() {
     // The models themselves, every column (the summaries leave some out).
     let start = counts();
     let invoices = w
-        .models_both_ways(|| {
-            entity::invoice::Entity::find()
-                .filter(entity::invoice::Column::CompanyId.eq(w.company_a()))
-                .order_by_asc(entity::invoice::Column::Id)
-        })
+        .company_models_both_ways::<entity::invoice::Entity>(
+            entity::invoice::Column::CompanyId,
+            entity::invoice::Column::Id,
+        )
         .await;
     assert_eq!(invoices.len(), 3);
     let payments = w
-        .models_both_ways(|| {
-            entity::payment::Entity::find()
-                .filter(entity::payment::Column::CompanyId.eq(w.company_a()))
-                .order_by_asc(entity::payment::Column::Id)
-        })
+        .company_models_both_ways::<entity::payment::Entity>(
+            entity::payment::Column::CompanyId,
+            entity::payment::Column::Id,
+        )
         .await;
     assert_eq!(payments.len(), 1);
     if let (Some(start), Some(now)) = (start, counts()) {

@@ -15,7 +15,7 @@ use client::projects::service::NewProject;
 use entity::Role;
 use entity::project::ProjectStatus;
 use reqwest::Method;
-use sea_orm::{EntityTrait, Select, TryIntoModel};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Select, TryIntoModel};
 use serde_json::Value;
 use shared::audit::Actor;
 use shared::clock::Clock;
@@ -206,6 +206,26 @@ impl World {
             pooled
         );
         pooled
+    }
+
+    /// [`Self::models_both_ways`] of company A's rows of `E`, by id: `company` is `E`'s company
+    /// column, `id` its key.
+    pub async fn company_models_both_ways<E>(
+        &self,
+        company: E::Column,
+        id: E::Column,
+    ) -> Vec<E::Model>
+    where
+        E: EntityTrait,
+        E::Model: PartialEq + std::fmt::Debug,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        self.models_both_ways(|| {
+            E::find()
+                .filter(company.eq(self.company_a()))
+                .order_by_asc(id)
+        })
+        .await
     }
 
     /// Statements run on the calling thread and statements sent to the pool so far (`None` on

@@ -4,7 +4,7 @@ use entity::project::{self, ProjectStatus};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use crate::{World, audits, same_page, world};
@@ -450,11 +450,10 @@ async fn a_project_page_read_inline_is_the_pools_project_for_project() {
     // the status it left.
     let start = counts();
     let pooled = w
-        .models_both_ways(|| {
-            project::Entity::find()
-                .filter(project::Column::CompanyId.eq(w.company_a()))
-                .order_by_asc(project::Column::Id)
-        })
+        .company_models_both_ways::<project::Entity>(
+            project::Column::CompanyId,
+            project::Column::Id,
+        )
         .await;
     assert_eq!(pooled.len(), 5);
     assert!(pooled.iter().any(|p| p.status_before_hold.is_some()));

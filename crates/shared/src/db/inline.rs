@@ -60,8 +60,8 @@ const KEPT: usize = 4;
 const STEPS_PER_CHECK: i32 = 1_000;
 
 /// About how many thousands of SQLite's virtual machine instructions a statement may run here
-/// before it is interrupted and sent to the pool (checked every thousand, preparing included). Measured on the benchmark's data (bench/RESULTS.md
-/// item 36): the account check and a ticket's detail take under a thousand, a page of 100
+/// before it is interrupted and sent to the pool (checked every thousand, preparing
+/// included). Measured on the benchmark's data (bench/RESULTS.md item 36): the account check and a ticket's detail take under a thousand, a page of 100
 /// tickets 6 thousand (15 at page 50), a page of 100 invoices 6 (21 at page 5), a page of
 /// projects sorted by name 9; a thousand instructions take 10 to 90 µs on this machine (a
 /// `LIKE` over a long text is one instruction). A statement is then bounded on the worker
