@@ -22,6 +22,7 @@ use crate::config::Config;
 mod columns;
 mod inline;
 mod sqlite_memory;
+mod sqlite_mutex;
 
 pub use columns::{Columns, InlineDecode};
 pub use inline::{

@@ -8,9 +8,9 @@
 //! `#[global_allocator]`); SQLite gets the same through `SQLITE_CONFIG_MALLOC`
 //! (bench/RESULTS.md item 23).
 //!
-//! One of the two places of the workspace that may use `unsafe` (the workspace denies it
-//! elsewhere; the other sets one mimalloc option in `presta`'s `main`): two calls across the C
-//! boundary, each with its reason.
+//! One of the places of the workspace that may use `unsafe` (the workspace denies it elsewhere;
+//! the others are `super::sqlite_mutex` and one mimalloc option set in `presta`'s `main`): two
+//! calls across the C boundary, each with its reason.
 
 #![allow(unsafe_code)]
 
@@ -70,6 +70,14 @@ unsafe extern "C" fn shutdown(_: *mut c_void) {}
 /// initialized in this process (by a connection opened some other way), in which case it keeps
 /// glibc's allocator.
 static INSTALLED: LazyLock<c_int> = LazyLock::new(|| {
+    // Its mutexes first, configured the same way, before the library's initialization.
+    let mutex = super::sqlite_mutex::configure();
+    if mutex != sqlite::SQLITE_OK {
+        tracing::warn!(
+            code = mutex,
+            "SQLite keeps mutexes that sleep at once when contended"
+        );
+    }
     let methods = sqlite::sqlite3_mem_methods {
         xMalloc: Some(malloc),
         xFree: Some(free),
@@ -88,8 +96,9 @@ static INSTALLED: LazyLock<c_int> = LazyLock::new(|| {
     unsafe { sqlite::sqlite3_config(sqlite::SQLITE_CONFIG_MALLOC, &raw const methods) }
 });
 
-/// Route SQLite's allocations to mimalloc, once per process, before its first connection.
-/// Returns SQLite's error code if it was initialized before (it then keeps glibc's malloc).
+/// Route SQLite's allocations to mimalloc and make its mutexes spin before they sleep
+/// (`super::sqlite_mutex`), once per process, before its first connection. Returns SQLite's
+/// error code if it was initialized before (it then keeps glibc's malloc).
 pub(super) fn install() -> Result<(), c_int> {
     match *INSTALLED {
         sqlite::SQLITE_OK => Ok(()),
