@@ -60,13 +60,13 @@ const KEPT: usize = 4;
 const STEPS_PER_CHECK: i32 = 1_000;
 
 /// About how many thousands of SQLite's virtual machine instructions a statement may run here
-/// before it is interrupted and sent to the pool (checked every thousand, preparing
-/// included). Measured on the benchmark's data (bench/RESULTS.md item 36): the account check and a ticket's detail take under a thousand, a page of 100
-/// tickets 6 thousand (15 at page 50), a page of 100 invoices 6 (21 at page 5), a page of
-/// projects sorted by name 9; a thousand instructions take 10 to 90 µs on this machine (a
-/// `LIKE` over a long text is one instruction). A statement is then bounded on the worker
-/// whatever its plan: a scan, a sort of a whole company's rows or a count of a large range
-/// holds the worker for a few milliseconds at most, and runs on the pool's threads.
+/// before it is interrupted and sent to the pool (checked every thousand, preparing included).
+/// Measured on the benchmark's data (bench/RESULTS.md item 36): the account check and a ticket's
+/// detail take under a thousand, a page of 100 tickets 6 thousand (15 at page 50), a page of 100
+/// invoices 6 (21 at page 5), a page of projects sorted by name 9; a thousand instructions take 10
+/// to 90 µs on this machine (a `LIKE` over a long text is one instruction). A statement is then
+/// bounded on the worker whatever its plan: a scan, a sort of a whole company's rows or a count of
+/// a large range holds the worker for a few milliseconds at most, and runs on the pool's threads.
 pub const STEP_BUDGET: u32 = 100;
 
 /// Why a statement was not run inline (the caller then runs it through the pool).

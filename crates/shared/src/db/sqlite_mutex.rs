@@ -48,18 +48,21 @@ unsafe extern "C" fn enter(mutex: *mut sqlite::sqlite3_mutex) {
         // that cannot be taken must not be passed as taken.
         std::process::abort();
     };
+    // SAFETY: `mutex` is a mutex SQLite's own `xMutexAlloc` made, as `xMutexTry` expects;
+    // SQLite's unix `xMutexTry` is `pthread_mutex_trylock` (also for recursive mutexes).
+    let take = || unsafe { try_enter(mutex) } == sqlite::SQLITE_OK;
+    // An uncontended mutex (most of them, most of the time) is taken here, without reading
+    // the clock.
+    if take() {
+        return;
+    }
     let start = Instant::now();
-    loop {
-        // SAFETY: `mutex` is a mutex SQLite's own `xMutexAlloc` made, as `xMutexTry` expects;
-        // SQLite's unix `xMutexTry` is `pthread_mutex_trylock` (also for recursive mutexes).
-        if unsafe { try_enter(mutex) } == sqlite::SQLITE_OK {
-            return;
-        }
+    while start.elapsed() < SPIN {
         for _ in 0..PAUSES {
             std::hint::spin_loop();
         }
-        if start.elapsed() >= SPIN {
-            break;
+        if take() {
+            return;
         }
     }
     // SAFETY: as above, SQLite's own `xMutexEnter` for its own mutex.
@@ -75,8 +78,8 @@ pub(super) fn configure() -> c_int {
     // it copies the default methods into SQLite's configuration, where `SQLITE_CONFIG_GETMUTEX`
     // reads them. A static mutex is never freed. The caller runs this before any other thread
     // may be inside SQLite (see `sqlite_memory::install`).
-    let main = unsafe { sqlite::sqlite3_mutex_alloc(sqlite::SQLITE_MUTEX_STATIC_APP1) };
-    if main.is_null() {
+    let app1 = unsafe { sqlite::sqlite3_mutex_alloc(sqlite::SQLITE_MUTEX_STATIC_APP1) };
+    if app1.is_null() {
         return sqlite::SQLITE_ERROR;
     }
     let mut default = sqlite::sqlite3_mutex_methods {
