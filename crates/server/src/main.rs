@@ -15,15 +15,26 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// libmimalloc-sys builds; the crate names no constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// mimalloc returns the pages it no longer uses to the system at once instead of a second
-/// later (its default). Since SQLite allocates through it too (`shared::db`), each of the
-/// pool's connection threads kept a second's worth of freed pages: 15–17 MiB of the peak RSS
-/// for the same speed (bench/RESULTS.md item 24).
+/// How long (ms) mimalloc keeps a page it no longer uses before giving it back to the system:
+/// 10 ms instead of its default of a second. Since SQLite allocates through it too
+/// (`shared::db`), each of the pool's connection threads kept a second's worth of freed pages:
+/// 15–17 MiB of the peak RSS (bench/RESULTS.md item 24). Not 0: a page given back at once and
+/// used again a moment later is a `madvise` (a TLB flush on every core the process runs on)
+/// and a page fault each time: two runs in five of the ticket detail did it about once every
+/// other request, for a sixth of their throughput (item 39). 10 ms is some tens of requests of
+/// a worker.
+const PURGE_DELAY_MS: std::ffi::c_long = 10;
+
+/// Set mimalloc's purge delay to [`PURGE_DELAY_MS`], unless `MIMALLOC_PURGE_DELAY` is set in
+/// the environment (mimalloc then reads it, as it reads its other `MIMALLOC_*` options).
 #[allow(unsafe_code)]
-fn return_freed_pages_at_once() {
+fn set_purge_delay() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: setting an option is an atomic store mimalloc allows at any time, from any
     // thread; the purge delay is read each time a purge is scheduled.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
 }
 
 #[derive(Parser)]
@@ -197,7 +208,7 @@ async fn seed_demo(email: String, password: Option<String>, company: String) -> 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    return_freed_pages_at_once();
+    set_purge_delay();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
@@ -286,17 +297,22 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MI_OPTION_PURGE_DELAY, return_freed_pages_at_once};
+    use super::{MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS, set_purge_delay};
 
     #[test]
     #[allow(unsafe_code)]
-    fn freed_pages_go_back_at_once() {
+    fn freed_pages_go_back_after_the_purge_delay() {
         // SAFETY: reading an option is an atomic load.
         let get = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
         // The option's documented default (1 s) identifies it as the purge delay, should a
         // mimalloc upgrade renumber the options.
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            // The environment's value holds, whatever it is.
+            set_purge_delay();
+            return;
+        }
         assert_eq!(get(), 1000);
-        return_freed_pages_at_once();
-        assert_eq!(get(), 0);
+        set_purge_delay();
+        assert_eq!(get(), PURGE_DELAY_MS);
     }
 }
