@@ -333,27 +333,32 @@ impl InlineReads {
         columns: &InlineColumns,
     ) -> Result<Vec<InlineValues>, InlineError> {
         self.with_statement(statement, |prepared, values| {
-            let typed = prepared
-                .column_names()
-                .into_iter()
+            let names = prepared.column_names();
+            let types = names
+                .iter()
                 .map(|name| {
                     columns
                         .0
-                        .get(name)
-                        .map(|ty| (name.to_owned(), ty.clone()))
-                        .ok_or_else(|| InlineError::Untyped(name.to_owned()))
+                        .get(*name)
+                        .cloned()
+                        .ok_or_else(|| InlineError::Untyped((*name).to_owned()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            // The names once for all the rows; each row holds its values in their order.
+            let names = Arc::new(ColumnNames::new(&names));
             let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
             let mut read = Vec::new();
             while let Some(row) = rows.next()? {
-                let mut values = HashMap::with_capacity(typed.len());
-                for (index, (name, ty)) in typed.iter().enumerate() {
+                let mut values = Vec::with_capacity(types.len());
+                for (index, ty) in types.iter().enumerate() {
                     let value = typed_value(row.get_ref(index)?, ty)
-                        .ok_or_else(|| InlineError::Unreadable(name.clone()))?;
-                    values.insert(name.clone(), value);
+                        .ok_or_else(|| InlineError::Unreadable(names.name(index).to_owned()))?;
+                    values.push(value);
                 }
-                read.push(InlineValues(values));
+                read.push(InlineValues {
+                    names: Arc::clone(&names),
+                    values,
+                });
             }
             Ok(read)
         })
@@ -402,9 +407,68 @@ impl InlineReads {
     }
 }
 
-/// A row read inline: its columns' values by name, typed by [`InlineColumns`].
+/// A row read inline: its columns' values, typed by [`InlineColumns`], in the statement's
+/// order, and their names (shared by the statement's rows).
 #[derive(Debug, Clone)]
-pub struct InlineValues(HashMap<String, Value>);
+pub struct InlineValues {
+    names: Arc<ColumnNames>,
+    values: Vec<Value>,
+}
+
+/// The names of a statement's columns, in its order, in one string.
+#[derive(Debug)]
+struct ColumnNames {
+    text: String,
+    /// Where each name ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl ColumnNames {
+    fn new(names: &[&str]) -> Self {
+        let mut text = String::with_capacity(names.iter().map(|name| name.len()).sum());
+        let ends = names
+            .iter()
+            .map(|name| {
+                text.push_str(name);
+                text.len()
+            })
+            .collect();
+        Self { text, ends }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn name(&self, index: usize) -> &str {
+        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[index]]
+    }
+}
+
+impl InlineValues {
+    /// The position of column `{prefix}{column}`, looked for from `from` on (then from the
+    /// start): a model's columns are selected one after the other, in its order
+    /// (`shared::db::select_model_columns`), so the next one is usually the first looked at.
+    fn position(&self, prefix: &str, column: &str, from: usize) -> Option<usize> {
+        let named = |i: &usize| {
+            let name = self.names.name(*i);
+            name.len() == prefix.len() + column.len()
+                && name.starts_with(prefix)
+                && name.ends_with(column)
+        };
+        let count = self.names.len();
+        let from = from.min(count);
+        (from..count).chain(0..from).find(named)
+    }
+
+    /// The value of column `{prefix}{column}`.
+    fn get(&self, prefix: &str, column: &str, from: usize) -> Result<(usize, &Value), DbErr> {
+        self.position(prefix, column, from)
+            .map(|i| (i, &self.values[i]))
+            .ok_or_else(|| DbErr::Type(format!("no column {prefix}{column} in the row")))
+    }
+}
 
 /// A row that models are read from by column name (`{prefix}{column}`, as
 /// `shared::db::select_model_columns` names them): the pool's [`QueryResult`] or a row read
@@ -447,22 +511,17 @@ impl ModelRow for InlineValues {
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         let mut model = <E::ActiveModel as ActiveModelTrait>::default();
+        let mut next = 0;
         for column in <E::Column as Iterable>::iter() {
-            let name = format!("{prefix}{}", column.as_str());
-            let value = self
-                .0
-                .get(&name)
-                .ok_or_else(|| DbErr::Type(format!("no column {name} in the row")))?;
+            let (at, value) = self.get(prefix, column.as_str(), next)?;
+            next = at + 1;
             model.try_set(column, value.clone())?;
         }
         model.try_into_model()
     }
 
     fn value<T: TryGetable + sea_orm::sea_query::ValueType>(&self, name: &str) -> Result<T, DbErr> {
-        let value = self
-            .0
-            .get(name)
-            .ok_or_else(|| DbErr::Type(format!("no column {name} in the row")))?;
+        let (_, value) = self.get("", name, 0)?;
         <T as sea_orm::sea_query::ValueType>::try_from(value.clone())
             .map_err(|e| DbErr::Type(format!("column {name}: {e}")))
     }
@@ -993,6 +1052,41 @@ mod tests {
                 "2026-12-07T04:00:00.500+00:00".to_owned()
             ))
         );
+    }
+
+    #[test]
+    fn a_rows_values_are_found_by_prefix_and_name_wherever_they_are() {
+        let (_dir, reads) = file_with_rows();
+        let columns = InlineColumns::default()
+            .column("a_id", ColumnType::Uuid)
+            .column("a_name", ColumnType::Text)
+            .column("n", ColumnType::BigInteger)
+            .column("b_id", ColumnType::Uuid);
+        let statement = Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            r#"SELECT id AS "a_id", name AS "a_name", n AS "n", id AS "b_id" FROM t ORDER BY name"#,
+        );
+        let rows = reads.query_all_as(&statement, &columns).expect("runs");
+        assert_eq!(rows.len(), 2);
+        let (eight, seven) = (&rows[0], &rows[1]);
+        assert_eq!(eight.value::<String>("a_name").expect("a name"), "eight");
+        assert_eq!(seven.value::<String>("a_name").expect("a name"), "seven");
+        assert_eq!(eight.value::<Option<i64>>("n").expect("a count"), None);
+        assert_eq!(seven.value::<Option<i64>>("n").expect("a count"), Some(7));
+        // Looked for from a position on, then from the start: found either way.
+        let at = |row: &InlineValues, prefix, column, from| {
+            row.get(prefix, column, from)
+                .map(|(at, value)| (at, value.clone()))
+        };
+        let seven_id = Value::Uuid(Some(Uuid::from_u128(7)));
+        assert_eq!(at(seven, "b_", "id", 0).ok(), Some((3, seven_id.clone())));
+        assert_eq!(at(seven, "a_", "id", 3).ok(), Some((0, seven_id.clone())));
+        assert_eq!(at(seven, "a_", "id", 99).ok(), Some((0, seven_id)));
+        // A name is matched whole: `a_` and `name` is not `a_id`, `_id` is not `b_id`.
+        assert_eq!(at(seven, "a_", "name", 0).map(|(at, _)| at).ok(), Some(1));
+        assert!(at(seven, "", "_id", 0).is_err());
+        let missing = at(seven, "c_", "id", 0).expect_err("no such column");
+        assert!(missing.to_string().contains("c_id"), "{missing}");
     }
 
     #[test]
