@@ -33,7 +33,13 @@ pub fn random_token(n: usize) -> String {
 /// Lower-case hex SHA-256 (for high-entropy tokens, which need no slow hash).
 #[must_use]
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(sha256(token.as_bytes()))
+}
+
+/// The SHA-256 of `bytes`.
+#[must_use]
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 /// Equal without revealing, through timing, where two secrets differ.
