@@ -27,7 +27,7 @@ mod sqlite_mutex;
 pub use columns::{Columns, InlineDecode};
 pub use inline::{
     InlineColumns, InlineError, InlineReads, InlineRow, InlineRowError, InlineType, InlineValues,
-    ModelRow, Rows, STEP_BUDGET, find_all_inline, optional_time_at, optional_uuid_at,
+    ModelRow, OneRead, Rows, STEP_BUDGET, find_all_inline, optional_time_at, optional_uuid_at,
     query_all_inline, query_rows_inline, try_inline, uuid_at,
 };
 

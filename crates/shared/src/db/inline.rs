@@ -9,8 +9,9 @@
 //! takes, so it is meant for statements whose walk is bounded (rows found by key, a page an
 //! index hands out in its order near its start), not for scans. The account check every
 //! authenticated request runs reads through it ([`InlineReads::query_one`], its own decoder),
-//! and so does a ticket's detail ([`query_all_inline`]: its rows typed by [`InlineColumns`]
-//! and read into the models through [`ModelRow`], the decoder the pool's rows go through too),
+//! and so does a ticket's detail (its two statements in one read transaction,
+//! [`InlineReads::in_one_read`]; their rows typed by [`InlineColumns`] and read into the models
+//! through [`ModelRow`], the decoder the pool's rows go through too),
 //! and a ticket list's page and kept total ([`query_rows_inline`]: rows read by position
 //! through [`Columns`], the pool's reader too; bench/RESULTS.md item 33), and the client's
 //! project and invoice lists ([`find_all_inline`]: whole models read by position,
@@ -20,11 +21,11 @@
 //! for a few milliseconds at most.
 //!
 //! What it reads is what sqlx's connections read: both see every committed write (WAL mode,
-//! one snapshot per statement), but not a transaction's own writes, so a read inside a
-//! transaction goes to the transaction. A statement it cannot run (a value it does not bind, a
-//! column it cannot type or read, a busy file, a file that cannot be opened) is an
-//! [`InlineError`], on which the caller runs it through the pool as before: the pool's answer,
-//! and its errors, are the ones that count. [`InlineReads::counts`] tells how many ran here
+//! one snapshot per statement or per [`InlineReads::in_one_read`]), but not a transaction's own
+//! writes, so a read inside a transaction goes to the transaction. A statement it cannot run (a
+//! value it does not bind, a column it cannot type or read, a busy file, a file that cannot be
+//! opened) is an [`InlineError`], on which the caller runs it through the pool as before: the
+//! pool's answer, and its errors, are the ones that count. [`InlineReads::counts`] tells how many ran here
 //! and how many went to the pool. Connections kept idle stay open on their file, as the pool's
 //! do: a file deleted under the server is still read through them until it stops.
 
@@ -118,6 +119,76 @@ impl InlineColumns {
 struct Reader {
     connection: Connection,
     checks: Arc<AtomicU32>,
+}
+
+impl Reader {
+    /// Run `statement` here, prepared (or taken from the connection's cache), with `run`,
+    /// within its budget.
+    fn run<T>(
+        &self,
+        statement: &Statement,
+        run: impl FnOnce(&mut CachedStatement<'_>, Vec<SqlValue>) -> Result<T, InlineError>,
+    ) -> Result<T, InlineError> {
+        let values = statement
+            .values
+            .as_ref()
+            .map(|values| {
+                values
+                    .0
+                    .iter()
+                    .map(to_sqlite)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        self.checks.store(0, Ordering::Relaxed);
+        // (SQLite checks the budget while it prepares, too: both go through the match below.)
+        let result = self
+            .connection
+            .prepare_cached(&statement.sql)
+            .map_err(InlineError::from)
+            .and_then(|mut prepared| run(&mut prepared, values));
+        // Interrupted by its budget (the only interruption there is): the connection is sound.
+        match result {
+            Err(InlineError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
+                if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Err(InlineError::OverBudget)
+            }
+            other => other,
+        }
+    }
+
+    /// Run `sql`, a statement without rows or values (`BEGIN`, `COMMIT`).
+    fn execute(&self, sql: &str) -> Result<(), InlineError> {
+        self.checks.store(0, Ordering::Relaxed);
+        self.connection.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+}
+
+/// The statements of one [`InlineReads::in_one_read`]: one connection, one read transaction.
+#[derive(Debug)]
+pub struct OneRead<'a> {
+    reads: &'a InlineReads,
+    reader: &'a Reader,
+}
+
+impl OneRead<'_> {
+    /// [`InlineReads::query_all_as`] in this read.
+    ///
+    /// # Errors
+    /// As [`InlineReads::query_all_as`].
+    pub fn query_all_as(
+        &self,
+        statement: &Statement,
+        columns: &InlineColumns,
+    ) -> Result<Vec<InlineValues>, InlineError> {
+        self.reads
+            .count(self.reader.run(statement, |prepared, values| {
+                all_as(prepared, values, columns)
+            }))
+    }
 }
 
 /// Read-only connections of one SQLite file, used on the calling thread.
@@ -215,15 +286,32 @@ impl InlineReads {
         Ok(Reader { connection, checks })
     }
 
-    /// Run `statement` on a connection of the file, prepared (or taken from the connection's
-    /// cache), with `run`; the connection is kept for the next call unless SQLite failed (a
-    /// row its reader could not read, or a statement stopped by its budget, leave it sound).
-    fn with_statement<T>(
-        &self,
-        statement: &Statement,
-        run: impl FnOnce(&mut CachedStatement<'_>, Vec<SqlValue>) -> Result<T, InlineError>,
-    ) -> Result<T, InlineError> {
-        let result = self.run_statement(statement, run);
+    /// A connection of the file: an idle one, or a new one.
+    fn take(&self) -> Result<Reader, InlineError> {
+        let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match taken {
+            Some(reader) => Ok(reader),
+            None => Ok(self.open()?),
+        }
+    }
+
+    /// Keep `reader` for the next call when `result` leaves it sound (a row its reader could
+    /// not read, or a statement stopped by its budget, do; SQLite's failures do not) and no
+    /// transaction is left open on it; else it is closed.
+    fn give_back<T>(&self, reader: Reader, result: &Result<T, InlineError>) {
+        if matches!(
+            result,
+            Ok(_) | Err(InlineError::Row(_) | InlineError::OverBudget)
+        ) && reader.connection.is_autocommit()
+            && let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.kept
+        {
+            idle.push(reader);
+        }
+    }
+
+    /// Count `result` as a statement run here, or one that went to the pool.
+    fn count<T>(&self, result: Result<T, InlineError>) -> Result<T, InlineError> {
         let count = if result.is_ok() {
             &self.served
         } else {
@@ -233,55 +321,50 @@ impl InlineReads {
         result
     }
 
-    fn run_statement<T>(
+    /// Run `statement` on a connection of the file, prepared (or taken from the connection's
+    /// cache), with `run`; the connection is kept for the next call unless SQLite failed.
+    fn with_statement<T>(
         &self,
         statement: &Statement,
         run: impl FnOnce(&mut CachedStatement<'_>, Vec<SqlValue>) -> Result<T, InlineError>,
     ) -> Result<T, InlineError> {
-        let values = statement
-            .values
-            .as_ref()
-            .map(|values| {
-                values
-                    .0
-                    .iter()
-                    .map(to_sqlite)
-                    .collect::<Result<Vec<_>, _>>()
+        let result = self.take().and_then(|reader| {
+            let result = reader.run(statement, run);
+            self.give_back(reader, &result);
+            result
+        });
+        self.count(result)
+    }
+
+    /// Run `reads`, the statements of one answer, in one read transaction of one connection
+    /// ([`OneRead`]): they read one snapshot, and the file's read lock (its `fcntl` calls, the
+    /// shared-memory index's mutex) is taken and left once for all of them instead of once per
+    /// statement (bench/RESULTS.md item 41). Each statement keeps its own budget.
+    ///
+    /// # Errors
+    /// [`InlineError`] when one of them could not be run here; the caller then runs them all
+    /// through the pool.
+    pub fn in_one_read<T>(
+        &self,
+        reads: impl FnOnce(&OneRead<'_>) -> Result<T, InlineError>,
+    ) -> Result<T, InlineError> {
+        let reader = match self.take() {
+            Ok(reader) => reader,
+            Err(err) => return self.count(Err(err)),
+        };
+        let result = reader.execute("BEGIN").and_then(|()| {
+            reads(&OneRead {
+                reads: self,
+                reader: &reader,
             })
-            .transpose()?
-            .unwrap_or_default();
-        let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let reader = match taken {
-            Some(reader) => reader,
-            None => self.open()?,
+        });
+        // Ended whatever `reads` gave: a read transaction has nothing to keep or undo.
+        let ended = reader.execute("COMMIT");
+        let result = match (result, ended) {
+            (Ok(read), Ok(())) => Ok(read),
+            (Err(err), _) | (Ok(_), Err(err)) => Err(err),
         };
-        reader.checks.store(0, Ordering::Relaxed);
-        // (SQLite checks the budget while it prepares, too: both go through the match below.)
-        let result = reader
-            .connection
-            .prepare_cached(&statement.sql)
-            .map_err(InlineError::from)
-            .and_then(|mut prepared| run(&mut prepared, values));
-        // Interrupted by its budget (the only interruption there is): the connection is sound.
-        let result = match result {
-            Err(InlineError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
-                if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
-            {
-                Err(InlineError::OverBudget)
-            }
-            other => other,
-        };
-        // A connection whose statement SQLite failed is dropped, not kept (above, by `?`, and
-        // here); one with a row its reader could not read, or stopped by its budget, is
-        // sound, and keeps its page cache.
-        if matches!(
-            result,
-            Ok(_) | Err(InlineError::Row(_) | InlineError::OverBudget)
-        ) && let Ok(mut idle) = self.idle.lock()
-            && idle.len() < self.kept
-        {
-            idle.push(reader);
-        }
+        self.give_back(reader, &result);
         result
     }
 
@@ -333,36 +416,46 @@ impl InlineReads {
         columns: &InlineColumns,
     ) -> Result<Vec<InlineValues>, InlineError> {
         self.with_statement(statement, |prepared, values| {
-            let names = prepared.column_names();
-            let types = names
-                .iter()
-                .map(|name| {
-                    columns
-                        .0
-                        .get(*name)
-                        .cloned()
-                        .ok_or_else(|| InlineError::Untyped((*name).to_owned()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            // The names once for all the rows; each row holds its values in their order.
-            let names = Arc::new(ColumnNames::new(&names));
-            let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
-            let mut read = Vec::new();
-            while let Some(row) = rows.next()? {
-                let mut values = Vec::with_capacity(types.len());
-                for (index, ty) in types.iter().enumerate() {
-                    let value = typed_value(row.get_ref(index)?, ty)
-                        .ok_or_else(|| InlineError::Unreadable(names.name(index).to_owned()))?;
-                    values.push(value);
-                }
-                read.push(InlineValues {
-                    names: Arc::clone(&names),
-                    values,
-                });
-            }
-            Ok(read)
+            all_as(prepared, values, columns)
         })
     }
+}
+
+/// The rows of `prepared`, bound to `values`, each as its columns' values typed by `columns`
+/// ([`InlineReads::query_all_as`]).
+fn all_as(
+    prepared: &mut CachedStatement<'_>,
+    values: Vec<SqlValue>,
+    columns: &InlineColumns,
+) -> Result<Vec<InlineValues>, InlineError> {
+    let names = prepared.column_names();
+    let types = names
+        .iter()
+        .map(|name| {
+            columns
+                .0
+                .get(*name)
+                .cloned()
+                .ok_or_else(|| InlineError::Untyped((*name).to_owned()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The names once for all the rows; each row holds its values in their order.
+    let names = Arc::new(ColumnNames::new(&names));
+    let mut rows = prepared.query(rusqlite::params_from_iter(values))?;
+    let mut read = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(types.len());
+        for (index, ty) in types.iter().enumerate() {
+            let value = typed_value(row.get_ref(index)?, ty)
+                .ok_or_else(|| InlineError::Unreadable(names.name(index).to_owned()))?;
+            values.push(value);
+        }
+        read.push(InlineValues {
+            names: Arc::clone(&names),
+            values,
+        });
+    }
+    Ok(read)
 }
 
 impl InlineReads {
@@ -1052,6 +1145,64 @@ mod tests {
                 "2026-12-07T04:00:00.500+00:00".to_owned()
             ))
         );
+    }
+
+    /// The statements of one read see one snapshot; the read's transaction ends with it,
+    /// whether its statements ran, were stopped by their budget or failed.
+    #[test]
+    fn statements_in_one_read_see_one_snapshot_and_leave_no_transaction_open() {
+        let (dir, reads) = file_with_rows();
+        let writer = Connection::open(dir.path().join("t.db")).expect("the file opens");
+        let columns = InlineColumns::default().column("n", ColumnType::BigInteger);
+        let seven = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            r#"SELECT n AS "n" FROM t WHERE id = ?"#,
+            [Uuid::from_u128(7).into()],
+        );
+        let n = |rows: Vec<InlineValues>| rows[0].value::<Option<i64>>("n").expect("a number");
+        let (before, after) = reads
+            .in_one_read(|read| {
+                let before = n(read.query_all_as(&seven, &columns)?);
+                writer
+                    .execute("UPDATE t SET n = 70 WHERE n = 7", [])
+                    .expect("written");
+                Ok((before, n(read.query_all_as(&seven, &columns)?)))
+            })
+            .expect("runs");
+        assert_eq!((before, after), (Some(7), Some(7)));
+        // Its connection is kept, out of the transaction: the next statement sees the write.
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
+        let read_n = || n(reads.query_all_as(&seven, &columns).expect("runs"));
+        assert_eq!(read_n(), Some(70));
+
+        // Stopped by its budget within a read: kept, and out of the transaction too.
+        let walk = Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            r#"WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000)
+               SELECT count(*) AS "n" FROM c"#,
+        );
+        let stopped = reads.in_one_read(|read| {
+            read.query_all_as(&seven, &columns)?;
+            read.query_all_as(&walk, &columns)
+        });
+        assert!(
+            matches!(stopped, Err(InlineError::OverBudget)),
+            "{stopped:?}"
+        );
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
+        writer
+            .execute("UPDATE t SET n = 700 WHERE n = 70", [])
+            .expect("written");
+        assert_eq!(read_n(), Some(700));
+
+        // SQLite failing within a read (a write, on a read-only connection): closed.
+        let write = Statement::from_string(sea_orm::DbBackend::Sqlite, "DELETE FROM t");
+        let failed = reads.in_one_read(|read| read.query_all_as(&write, &columns));
+        assert!(matches!(failed, Err(InlineError::Sqlite(_))), "{failed:?}");
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(0));
+        assert_eq!(read_n(), Some(700));
+        // Each statement counted: 2 + 1, 1 + 1 stopped, 1, 1 failed, 1.
+        assert_eq!(reads.counts(), (6, 2));
     }
 
     #[test]

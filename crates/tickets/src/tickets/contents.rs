@@ -13,10 +13,10 @@ use entity::{ticket_attachment, ticket_history, ticket_message};
 use sea_orm::sea_query::{
     Alias, ColumnType, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, Iterable};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, Iterable, Statement};
 use shared::db::{
-    InlineColumns, InlineReads, ModelRow, Rows, Templates, count_of, null_of, query_all_inline,
-    select_model_columns, select_null_columns, union_branch,
+    InlineColumns, InlineError, InlineReads, ModelRow, OneRead, Rows, Templates, count_of, null_of,
+    query_all_inline, select_model_columns, select_null_columns, union_branch,
 };
 use uuid::Uuid;
 
@@ -84,26 +84,51 @@ pub async fn read(
     scope: Scope,
     ticket_id: Uuid,
 ) -> Result<Contents, DbErr> {
-    static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
-        InlineColumns::default()
-            .column("k", ColumnType::Integer)
-            .model::<ticket_history::Entity>("h_")
-            .model::<ticket_message::Entity>("m_")
-            .column("m_total", ColumnType::BigInteger)
-            .model::<ticket_attachment::Entity>("a_")
-    });
-    let backend = db.get_database_backend();
-    let statement = STATEMENTS.bind(
+    let statement = statement(db.get_database_backend(), scope, ticket_id);
+    match query_all_inline(db, inline, statement, &COLUMNS).await? {
+        Rows::Inline(rows) => collect(&rows),
+        Rows::Pool(rows) => collect(&rows),
+    }
+}
+
+/// [`read`] within `read`, a read of several statements on SQLite's file.
+///
+/// # Errors
+/// [`InlineError`] when it could not be read there.
+pub fn read_in(
+    read: &OneRead<'_>,
+    backend: DbBackend,
+    scope: Scope,
+    ticket_id: Uuid,
+) -> Result<Contents, InlineError> {
+    let rows = read.query_all_as(&statement(backend, scope, ticket_id), &COLUMNS)?;
+    collect(&rows).map_err(InlineError::Row)
+}
+
+/// The types of the statement's columns, for reading it inline.
+static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
+    InlineColumns::default()
+        .column("k", ColumnType::Integer)
+        .model::<ticket_history::Entity>("h_")
+        .model::<ticket_message::Entity>("m_")
+        .column("m_total", ColumnType::BigInteger)
+        .model::<ticket_attachment::Entity>("a_")
+});
+
+/// The statement reading ticket `ticket_id`'s contents as `scope` sees them.
+fn statement(backend: DbBackend, scope: Scope, ticket_id: Uuid) -> Statement {
+    STATEMENTS.bind(
         backend,
         usize::from(scope.is_staff()),
         || backend.build(&select(backend, scope, TICKET_STAND_IN)),
         &[(TICKET_STAND_IN.into(), ticket_id.into())],
-    );
+    )
+}
+
+/// The contents in the statement's rows.
+fn collect<R: ModelRow>(rows: &[R]) -> Result<Contents, DbErr> {
     let mut contents = Contents::default();
-    match query_all_inline(db, inline, statement, &COLUMNS).await? {
-        Rows::Inline(rows) => rows.iter().try_for_each(|row| contents.add(row))?,
-        Rows::Pool(rows) => rows.iter().try_for_each(|row| contents.add(row))?,
-    }
+    rows.iter().try_for_each(|row| contents.add(row))?;
     // A union keeps no order: each list is sorted here, as each query sorted it before.
     contents.history.sort_by_key(|h| (h.created_at, h.id));
     contents

@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::audit::{self, AuditEntry};
 use shared::db::{
-    InlineColumns, InlineReads, ModelRow, Rows, Templates, literal_limit, query_all_inline,
-    query_rows_inline,
+    InlineColumns, InlineError, InlineReads, ModelRow, Rows, Templates, literal_limit,
+    query_all_inline, query_rows_inline, try_inline,
 };
 use shared::pagination::{Order, PageParams, Sort, page_and_total};
 use shared::{AppError, PageMeta, Paginated};
@@ -569,18 +569,30 @@ pub async fn find_with_parties(
     scope: Scope,
     key: &TicketKey,
 ) -> Result<Parties, AppError> {
-    static COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
-        InlineColumns::default()
-            .model::<ticket::Entity>("t_")
-            .model::<company::Entity>("c_")
-            .model::<chantier::Entity>("ch_")
-    });
+    let statement = parties_statement(db.get_database_backend(), scope, key);
+    let found = match query_all_inline(db, inline, statement, &PARTY_COLUMNS).await? {
+        Rows::Inline(rows) => rows.first().map(Parties::from_row).transpose()?,
+        Rows::Pool(rows) => rows.first().map(Parties::from_row).transpose()?,
+    };
+    found.ok_or_else(|| AppError::not_found("No such ticket"))
+}
+
+/// The columns of [`parties_statement`]'s row.
+static PARTY_COLUMNS: LazyLock<InlineColumns> = LazyLock::new(|| {
+    InlineColumns::default()
+        .model::<ticket::Entity>("t_")
+        .model::<company::Entity>("c_")
+        .model::<chantier::Entity>("ch_")
+});
+
+/// The statement reading a ticket by key, visible to `scope`, with its client and chantier
+/// ([`Parties::from_row`]).
+fn parties_statement(backend: DbBackend, scope: Scope, key: &TicketKey) -> Statement {
     // Its SQL is built once per backend, key and scope (bench/RESULTS.md item 22).
     static STATEMENTS: Templates<4> = Templates::new();
     const TICKET: Uuid = Uuid::max();
     const COMPANY: Uuid = Uuid::from_u128(u128::MAX - 1);
     const NUMERO: &str = "\u{1}numero";
-    let backend = db.get_database_backend();
     let by_numero = matches!(key, TicketKey::Numero(_));
     let shape = 2 * usize::from(by_numero) + usize::from(scope.is_staff());
     let build = || {
@@ -607,17 +619,13 @@ pub async fn find_with_parties(
     if let Some(company) = scope.company() {
         binds.push((COMPANY.into(), company.into()));
     }
-    let statement = STATEMENTS.bind(backend, shape, build, &binds);
-    let found = match query_all_inline(db, inline, statement, &COLUMNS).await? {
-        Rows::Inline(rows) => rows.first().map(Parties::from_row).transpose()?,
-        Rows::Pool(rows) => rows.first().map(Parties::from_row).transpose()?,
-    };
-    found.ok_or_else(|| AppError::not_found("No such ticket"))
+    STATEMENTS.bind(backend, shape, build, &binds)
 }
 
 /// A visible ticket's detail, by id or numero. On an SQLite file its two statements run on the
-/// request's own thread (`state.inline_reads`: bench/RESULTS.md item 32); `db` is the pool,
-/// never a transaction, whose own writes an inline read would not see.
+/// request's own thread (`state.inline_reads`: bench/RESULTS.md item 32), in one read
+/// transaction (item 41); `db` is the pool, never a transaction, whose own writes an inline
+/// read would not see.
 ///
 /// # Errors
 /// 404 when it does not exist or `scope` may not see it; database errors.
@@ -627,9 +635,31 @@ pub async fn get(
     scope: Scope,
     key: &TicketKey,
 ) -> Result<TicketDetail, AppError> {
-    let inline = state.inline_reads.as_deref();
-    let parties = find_with_parties(db, inline, scope, key).await?;
-    let contents = contents::read(db, inline, scope, parties.ticket.id).await?;
+    let backend = db.get_database_backend();
+    let read = try_inline(backend, state.inline_reads.as_deref(), |inline| {
+        inline.in_one_read(|read| {
+            let rows =
+                read.query_all_as(&parties_statement(backend, scope, key), &PARTY_COLUMNS)?;
+            let Some(parties) = rows
+                .first()
+                .map(Parties::from_row)
+                .transpose()
+                .map_err(InlineError::Row)?
+            else {
+                return Ok(None);
+            };
+            let contents = contents::read_in(read, backend, scope, parties.ticket.id)?;
+            Ok(Some((parties, contents)))
+        })
+    });
+    let (parties, contents) = match read {
+        Some(found) => found.ok_or_else(|| AppError::not_found("No such ticket"))?,
+        None => {
+            let parties = find_with_parties(db, None, scope, key).await?;
+            let contents = contents::read(db, None, scope, parties.ticket.id).await?;
+            (parties, contents)
+        }
+    };
     Ok(assemble(state, scope, parties, contents))
 }
 
