@@ -25,9 +25,10 @@
 //! writes, so a read inside a transaction goes to the transaction. A statement it cannot run (a
 //! value it does not bind, a column it cannot type or read, a busy file, a file that cannot be
 //! opened) is an [`InlineError`], on which the caller runs it through the pool as before: the
-//! pool's answer, and its errors, are the ones that count. [`InlineReads::counts`] tells how many ran here
-//! and how many went to the pool. Connections kept idle stay open on their file, as the pool's
-//! do: a file deleted under the server is still read through them until it stops.
+//! pool's answer, and its errors, are the ones that count. [`InlineReads::counts`] tells how
+//! many ran here and how many went to the pool. Connections kept idle stay open on their file,
+//! as the pool's do: a file deleted under the server is still read through them until it
+//! stops.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -295,14 +296,12 @@ impl InlineReads {
         }
     }
 
-    /// Keep `reader` for the next call when `result` leaves it sound (a row its reader could
-    /// not read, or a statement stopped by its budget, do; SQLite's failures do not) and no
-    /// transaction is left open on it; else it is closed.
+    /// Keep `reader` for the next call when `result` leaves it sound (a value not bound, a
+    /// column not typed, a row its reader could not read, a statement stopped by its budget
+    /// do; SQLite's failures do not) and no transaction is left open on it; else it is closed.
     fn give_back<T>(&self, reader: Reader, result: &Result<T, InlineError>) {
-        if matches!(
-            result,
-            Ok(_) | Err(InlineError::Row(_) | InlineError::OverBudget)
-        ) && reader.connection.is_autocommit()
+        if !matches!(result, Err(InlineError::Sqlite(_)))
+            && reader.connection.is_autocommit()
             && let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.kept
         {
@@ -339,7 +338,7 @@ impl InlineReads {
     /// Run `reads`, the statements of one answer, in one read transaction of one connection
     /// ([`OneRead`]): they read one snapshot, and the file's read lock (its `fcntl` calls, the
     /// shared-memory index's mutex) is taken and left once for all of them instead of once per
-    /// statement (bench/RESULTS.md item 41). Each statement keeps its own budget.
+    /// statement (bench/RESULTS.md item 42). Each statement keeps its own budget.
     ///
     /// # Errors
     /// [`InlineError`] when one of them could not be run here; the caller then runs them all
@@ -352,17 +351,19 @@ impl InlineReads {
             Ok(reader) => reader,
             Err(err) => return self.count(Err(err)),
         };
-        let result = reader.execute("BEGIN").and_then(|()| {
-            reads(&OneRead {
+        let result = match reader.execute("BEGIN") {
+            Ok(()) => reads(&OneRead {
                 reads: self,
                 reader: &reader,
-            })
-        });
+            }),
+            Err(err) => self.count(Err(err)),
+        };
         // Ended whatever `reads` gave: a read transaction has nothing to keep or undo.
         let ended = reader.execute("COMMIT");
         let result = match (result, ended) {
             (Ok(read), Ok(())) => Ok(read),
-            (Err(err), _) | (Ok(_), Err(err)) => Err(err),
+            (Ok(_), Err(err)) => self.count(Err(err)),
+            (Err(err), _) => Err(err),
         };
         self.give_back(reader, &result);
         result
@@ -1060,9 +1061,12 @@ mod tests {
             reads.query_one(&json, |row| row.get::<_, f64>(0)),
             Err(InlineError::Unsupported(_))
         ));
-        // A connection is read-only.
+        // Nothing ran on its connection, which is kept.
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(1));
+        // A connection is read-only; one SQLite failed on is closed.
         let write = Statement::from_string(sea_orm::DbBackend::Sqlite, "DELETE FROM t");
         assert!(reads.query_one(&write, |_| Ok(())).is_err());
+        assert_eq!(reads.idle.lock().map(|idle| idle.len()).ok(), Some(0));
         assert_eq!(reads.counts(), (0, 2));
         // A file that is gone is not created again.
         drop(dir);

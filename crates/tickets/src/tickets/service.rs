@@ -624,7 +624,7 @@ fn parties_statement(backend: DbBackend, scope: Scope, key: &TicketKey) -> State
 
 /// A visible ticket's detail, by id or numero. On an SQLite file its two statements run on the
 /// request's own thread (`state.inline_reads`: bench/RESULTS.md item 32), in one read
-/// transaction (item 41); `db` is the pool, never a transaction, whose own writes an inline
+/// transaction (item 42); `db` is the pool, never a transaction, whose own writes an inline
 /// read would not see.
 ///
 /// # Errors
