@@ -23,10 +23,12 @@ mod m20261205_000003_ticket_search_keys;
 mod m20261205_000004_ticket_sla_instants_covering;
 mod m20261205_000005_ticket_sla_hour_counts;
 mod m20261206_000001_ticket_kept_item_counts;
+mod m20261208_000001_party_name_indexes;
 
 /// The SQL the ticket statistics share with the indexes and triggers that serve them.
 pub use m20261204_000001_ticket_stats_kept::{sla_alert_at, sla_breach_at, utc_day};
 pub use m20261205_000005_ticket_sla_hour_counts::utc_hour;
+pub use m20261208_000001_party_name_indexes::{CHANTIER_NAMES, COMPANY_NAMES};
 
 pub struct Migrator;
 
@@ -52,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000004_ticket_sla_instants_covering::Migration),
             Box::new(m20261205_000005_ticket_sla_hour_counts::Migration),
             Box::new(m20261206_000001_ticket_kept_item_counts::Migration),
+            Box::new(m20261208_000001_party_name_indexes::Migration),
         ]
     }
 }

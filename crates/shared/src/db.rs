@@ -519,6 +519,27 @@ pub fn literal_limit(mut statement: Statement, limit: u64) -> Statement {
     statement
 }
 
+/// SQLite: `statement` reading its table `table AS alias` through `index` (`"table" AS "alias"
+/// INDEXED BY "index"`), an index the planner would not choose without statistics (a covering
+/// one beside the primary key's, which SQLite prefers). sea-query writes no such clause. The
+/// table must appear once so; otherwise, and on PostgreSQL, `statement` is returned as it is.
+/// SQLite refuses a statement that names an index it does not have: a migration must make it.
+#[must_use]
+pub fn indexed_by(mut statement: Statement, table: &str, alias: &str, index: &str) -> Statement {
+    if statement.db_backend != DbBackend::Sqlite {
+        return statement;
+    }
+    let read = format!("\"{table}\" AS \"{alias}\"");
+    let mut found = statement.sql.match_indices(&read);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return statement;
+    };
+    statement
+        .sql
+        .insert_str(at + read.len(), &format!(" INDEXED BY \"{index}\""));
+    statement
+}
+
 /// Select every column of `E` from `table` (the table's name or its alias in `select`), each
 /// named `{prefix}{column}`: what `E::Model::from_query_result(row, prefix)` reads back, so one
 /// statement can return the models of several joined tables.
@@ -624,6 +645,37 @@ mod tests {
             let after = literal_limit(statement, limit);
             assert_eq!(after.sql, before.sql);
             assert_eq!(after.values, before.values);
+        }
+    }
+
+    #[test]
+    fn an_index_is_named_for_a_table_read_once_on_sqlite_alone() {
+        let sql = r#"SELECT "c"."name" FROM "t" LEFT JOIN "companies" AS "c" ON "c"."id" = "t"."c" LEFT JOIN "chantiers" AS "ch" ON "ch"."id" = "t"."ch""#;
+        let statement = |backend| Statement::from_string(backend, sql);
+        let named = indexed_by(statement(DbBackend::Sqlite), "companies", "c", "i");
+        assert_eq!(
+            named.sql,
+            sql.replace(
+                r#""companies" AS "c""#,
+                r#""companies" AS "c" INDEXED BY "i""#
+            )
+        );
+        // `"c"` is not `"ch"`.
+        let named = indexed_by(named, "chantiers", "ch", "j");
+        assert!(
+            named
+                .sql
+                .contains(r#""chantiers" AS "ch" INDEXED BY "j" ON"#)
+        );
+        // PostgreSQL, a table not read, a table read twice: as they were.
+        let twice = format!("{sql} UNION {sql}");
+        for (backend, sql, table) in [
+            (DbBackend::Postgres, sql, "companies"),
+            (DbBackend::Sqlite, sql, "users"),
+            (DbBackend::Sqlite, twice.as_str(), "companies"),
+        ] {
+            let statement = Statement::from_string(backend, sql);
+            assert_eq!(indexed_by(statement, table, "c", "i").sql, sql);
         }
     }
 

@@ -624,9 +624,13 @@ pub async fn query_plan(
     db: &DatabaseConnection,
     select: &sea_orm::sea_query::SelectStatement,
 ) -> String {
+    statement_plan(db, &db.get_database_backend().build(select)).await
+}
+
+/// [`query_plan`] of a built statement.
+pub async fn statement_plan(db: &DatabaseConnection, statement: &sea_orm::Statement) -> String {
     use sea_orm::{DbBackend, Statement, TransactionTrait};
     let backend = db.get_database_backend();
-    let statement = backend.build(select);
     let explain = |prefix: &str| {
         Statement::from_sql_and_values(
             backend,

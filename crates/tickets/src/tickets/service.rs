@@ -342,7 +342,13 @@ pub async fn count(db: &impl ConnectionTrait, base: &SelectStatement) -> Result<
 /// # Errors
 /// Database errors.
 pub async fn rows(db: &impl ConnectionTrait, select: Statement) -> Result<Vec<TicketRow>, DbErr> {
-    query_rows_inline(db, None, select, TicketRow::from_columns).await
+    query_rows_inline(
+        db,
+        None,
+        filters::names_indexed(select),
+        TicketRow::from_columns,
+    )
+    .await
 }
 
 /// The two statements of a list page: the filtered base [`count`] counts, and the page's rows
@@ -427,7 +433,7 @@ pub fn list_statements(
             select
         }
     };
-    let select = backend.build(&select);
+    let select = filters::names_indexed(backend.build(&select));
     let select = if ordered {
         literal_limit(select, page.limit)
     } else {
@@ -1705,6 +1711,46 @@ mod tests {
             assert_eq!(!sql.contains(" IN (SELECT "), direct, "{sql}");
             assert_eq!(sql.contains(" LIMIT $"), !literal, "{sql}");
             assert_eq!(sql.contains(" OFFSET $"), number > 1, "{sql}");
+        }
+    }
+
+    /// On SQLite a page's client and chantier names come from the indexes holding them beside
+    /// the ids, not from the tables; PostgreSQL's statements name no index.
+    #[tokio::test]
+    async fn a_pages_names_are_read_from_their_indexes_on_sqlite() {
+        let app = test_support::spawn_app().await;
+        let backend = app.db.get_database_backend();
+        let by_status = TicketFilters {
+            status: Some(TicketStatus::EnCours),
+            ..TicketFilters::default()
+        };
+        let page = |number| PageParams {
+            page: number,
+            limit: 20,
+        };
+        for (scope, filters, number) in [
+            (Scope::Staff, &by_status, 1),
+            (Scope::Staff, &by_status, 3),
+            (Scope::Company(Uuid::now_v7()), &TicketFilters::default(), 1),
+        ] {
+            let (_, select) = list_statements(
+                backend,
+                scope,
+                filters,
+                page(number),
+                Sort::default(),
+                Utc::now(),
+            )
+            .unwrap();
+            if backend == DbBackend::Postgres {
+                assert!(!select.sql.contains("INDEXED BY"), "{}", select.sql);
+                continue;
+            }
+            let plan = test_support::statement_plan(&app.db, &select).await;
+            for index in [migration::COMPANY_NAMES, migration::CHANTIER_NAMES] {
+                let read = format!("USING COVERING INDEX {index} ");
+                assert!(plan.contains(&read), "not `{read}`:\n{plan}");
+            }
         }
     }
 
