@@ -288,6 +288,18 @@ pub fn apply(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     filters.check()?;
+    apply_checked(select, backend, scope, filters, now);
+    Ok(())
+}
+
+/// [`apply`] of filters already checked (`TicketFilters::check`).
+pub fn apply_checked(
+    select: &mut SelectStatement,
+    backend: DbBackend,
+    scope: Scope,
+    filters: &TicketFilters,
+    now: DateTime<Utc>,
+) {
     if let Some(company) = scope.company() {
         select.and_where(tcol(ticket::Column::ClientId).eq(company));
     }
@@ -327,7 +339,6 @@ pub fn apply(
             select.and_where(search::matches(backend, scope, &terms));
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

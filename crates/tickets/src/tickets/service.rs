@@ -369,6 +369,40 @@ pub fn list_statements(
     // Counted without the joins (no filter needs them), so an index can answer alone.
     let mut base = filters::tickets_only();
     filters::apply(&mut base, backend, scope, filters, now)?;
+    let asked = PageAsked {
+        scope,
+        filters,
+        page,
+        sort,
+        now,
+    };
+    let select = match template_shape(backend, asked) {
+        Some(shape) => page_template(backend, shape, asked),
+        None => page_statement(backend, &base, asked),
+    };
+    Ok((base, select))
+}
+
+/// What a list page asks for: whose tickets, filtered how, which page in which order, and
+/// the time its SLA levels are read at.
+#[derive(Clone, Copy)]
+struct PageAsked<'a> {
+    scope: Scope,
+    filters: &'a TicketFilters,
+    page: PageParams,
+    sort: Sort<TicketSort>,
+    now: DateTime<Utc>,
+}
+
+/// The statement of a page's rows over `base` (the filtered tickets of [`list_statements`]).
+fn page_statement(backend: DbBackend, base: &SelectStatement, asked: PageAsked<'_>) -> Statement {
+    let PageAsked {
+        scope,
+        filters,
+        page,
+        sort,
+        now,
+    } = asked;
     // The page's rows are chosen first, by key alone: the rows an OFFSET skips are then index
     // entries (usually from a covering index), not whole tickets with their joins and
     // counts, so page 50 costs about what page 1 does. SQLite's rowid finds the row in one
@@ -434,12 +468,119 @@ pub fn list_statements(
         }
     };
     let select = filters::names_indexed(backend.build(&select));
-    let select = if ordered {
+    if ordered {
         literal_limit(select, page.limit)
     } else {
         select
+    }
+}
+
+/// The template of SQLite's page statement [`list_statements`] reads for a page an index hands
+/// out in its order ([`index_ordered`]: the pages read inline), one per shape: which of the
+/// scope's company, the status, the priority, the client and the chantier it is filtered by,
+/// the order, and whether it has an offset. `None` for any other page, and on PostgreSQL (its
+/// page size is written into the text there: [`literal_limit`]).
+fn template_shape(backend: DbBackend, asked: PageAsked<'_>) -> Option<usize> {
+    let PageAsked {
+        scope,
+        filters,
+        page,
+        sort,
+        ..
+    } = asked;
+    if backend != DbBackend::Sqlite || !index_ordered(scope, filters, sort) {
+        return None;
+    }
+    let bits = [
+        scope.company().is_some(),
+        filters.status.is_some(),
+        filters.priority.is_some(),
+        filters.client_id.is_some(),
+        filters.chantier_id.is_some(),
+        sort.order == Order::Asc,
+        page.offset() > 0,
+    ];
+    Some(
+        bits.iter()
+            .enumerate()
+            .map(|(bit, set)| usize::from(*set) << bit)
+            .sum(),
+    )
+}
+
+/// The shapes of [`template_shape`].
+const PAGE_SHAPES: usize = 1 << 7;
+
+/// [`page_statement`] of a [`template_shape`], built once with stand-in values and bound with
+/// the page's own (bench/RESULTS.md item 45: building it was about 5 % of the list's CPU).
+fn page_template(backend: DbBackend, shape: usize, asked: PageAsked<'_>) -> Statement {
+    let PageAsked {
+        scope,
+        filters,
+        page,
+        now,
+        ..
+    } = asked;
+    static STATEMENTS: Templates<PAGE_SHAPES> = Templates::new();
+    // Values the statement holds nowhere else: the status and the priority are each the only
+    // text of their kind bound (`the_page_templates_bind_what_a_page_built_anew_binds` checks
+    // every value of both against a statement built anew).
+    const COMPANY: Uuid = Uuid::from_u128(u128::MAX - 11);
+    const CLIENT: Uuid = Uuid::from_u128(u128::MAX - 12);
+    const CHANTIER: Uuid = Uuid::from_u128(u128::MAX - 13);
+    const STATUS: TicketStatus = TicketStatus::EnCours;
+    const PRIORITY: TicketPriority = TicketPriority::Normale;
+    const LIMIT: u64 = 1_000_003;
+    const PAGE: u64 = 3;
+    let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::nanoseconds(7_001);
+    let stand_in_page = PageParams {
+        page: if page.offset() > 0 { PAGE } else { 1 },
+        limit: LIMIT,
     };
-    Ok((base, select))
+    let build = || {
+        let scope = match scope {
+            Scope::Company(_) => Scope::Company(COMPANY),
+            Scope::Staff => Scope::Staff,
+        };
+        let filters = TicketFilters {
+            status: filters.status.map(|_| STATUS),
+            priority: filters.priority.map(|_| PRIORITY),
+            client_id: filters.client_id.map(|_| CLIENT),
+            chantier_id: filters.chantier_id.map(|_| CHANTIER),
+            ..TicketFilters::default()
+        };
+        let mut base = filters::tickets_only();
+        filters::apply_checked(&mut base, backend, scope, &filters, at);
+        let stand_in = PageAsked {
+            scope,
+            filters: &filters,
+            page: stand_in_page,
+            sort: asked.sort,
+            now: at,
+        };
+        page_statement(backend, &base, stand_in)
+    };
+    let mut binds: Vec<(sea_orm::Value, sea_orm::Value)> =
+        vec![(at.into(), now.into()), (LIMIT.into(), page.limit.into())];
+    if page.offset() > 0 {
+        binds.push((stand_in_page.offset().into(), page.offset().into()));
+    }
+    if let Some(company) = scope.company() {
+        binds.push((COMPANY.into(), company.into()));
+    }
+    if let Some(status) = filters.status {
+        binds.push((STATUS.as_str().into(), status.as_str().into()));
+    }
+    if let Some(priority) = filters.priority {
+        binds.push((PRIORITY.as_str().into(), priority.as_str().into()));
+    }
+    if let Some(client) = filters.client_id {
+        binds.push((CLIENT.into(), client.into()));
+    }
+    if let Some(chantier) = filters.chantier_id {
+        binds.push((CHANTIER.into(), chantier.into()));
+    }
+    STATEMENTS.bind(backend, shape, build, &binds)
 }
 
 /// Whether an index of the tickets hands out a page's keys in the page's order whatever the
@@ -1711,6 +1852,96 @@ mod tests {
             assert_eq!(!sql.contains(" IN (SELECT "), direct, "{sql}");
             assert_eq!(sql.contains(" LIMIT $"), !literal, "{sql}");
             assert_eq!(sql.contains(" OFFSET $"), number > 1, "{sql}");
+        }
+    }
+
+    /// A page read from a template is the page built anew: the same text and the same values,
+    /// for every shape, every status and priority, both scopes, first and later pages.
+    #[test]
+    fn the_page_templates_bind_what_a_page_built_anew_binds() {
+        let now = Utc::now();
+        let (client, chantier) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut checked = 0;
+        for scope in [Scope::Staff, Scope::Company(Uuid::now_v7())] {
+            for status in std::iter::once(None).chain(TicketStatus::ALL.iter().copied().map(Some)) {
+                for priority in
+                    std::iter::once(None).chain(TicketPriority::ALL.iter().copied().map(Some))
+                {
+                    for (client_id, chantier_id) in [
+                        (None, None),
+                        (Some(client), None),
+                        (None, Some(chantier)),
+                        (Some(client), Some(chantier)),
+                    ] {
+                        let filters = TicketFilters {
+                            status,
+                            priority,
+                            client_id,
+                            chantier_id,
+                            ..TicketFilters::default()
+                        };
+                        for order in [Order::Desc, Order::Asc] {
+                            let sort = Sort {
+                                field: TicketSort::DateCreation,
+                                order,
+                            };
+                            for (number, limit) in [(1, 100), (1, 20), (4, 20), (2, 100)] {
+                                let page = PageParams {
+                                    page: number,
+                                    limit,
+                                };
+                                let backend = DbBackend::Sqlite;
+                                let asked = PageAsked {
+                                    scope,
+                                    filters: &filters,
+                                    page,
+                                    sort,
+                                    now,
+                                };
+                                let Some(shape) = template_shape(backend, asked) else {
+                                    continue;
+                                };
+                                let mut base = filters::tickets_only();
+                                filters::apply(&mut base, backend, scope, &filters, now).unwrap();
+                                let anew = page_statement(backend, &base, asked);
+                                // Twice: built the first time, bound from the template after.
+                                for _ in 0..2 {
+                                    let bound = page_template(backend, shape, asked);
+                                    assert_eq!(bound.sql, anew.sql);
+                                    assert_eq!(bound.values, anew.values, "{}", anew.sql);
+                                }
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Staff pages by status, priority, client or chantier; a company's unfiltered pages.
+        assert!(checked > 100, "{checked} pages checked");
+        // PostgreSQL's pages, and a page no index hands out in order, are built anew.
+        let by_category = TicketFilters {
+            categorie: Some(ticket::TicketCategorie::Qualite),
+            ..TicketFilters::default()
+        };
+        let first = PageParams {
+            page: 1,
+            limit: 100,
+        };
+        for (backend, filters) in [
+            (DbBackend::Postgres, &by_category),
+            (DbBackend::Sqlite, &by_category),
+            (DbBackend::Postgres, &TicketFilters::default()),
+        ] {
+            let asked = PageAsked {
+                scope: Scope::Staff,
+                filters,
+                page: first,
+                sort: Sort::default(),
+                now: Utc::now(),
+            };
+            let shape = template_shape(backend, asked);
+            assert!(shape.is_none(), "{backend:?} {filters:?}");
         }
     }
 
